@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is their parts.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+export PYTHONPATH := $(CURDIR)
+MODEL := models/handoff.tar.gz
+BOT_FILES := $(wildcard data/*.yml) domain.yml config.yml
+
+.PHONY: demo test setup model lint typecheck unit services constraints clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/bootstrap.sh
+	@VENV=$(VENV) bash scripts/bootstrap.sh
+	@touch $@
+
+model: $(MODEL)
+
+# Trains only when the bot's data or configuration changed.
+$(MODEL): $(BOT_FILES) | $(VENV)/.installed
+	@echo "model: training the reference bot (about a minute)..."
+	@mkdir -p models
+	@$(RASA) train --fixed-model-name handoff --out models --quiet >/tmp/rasa-handoff-train.log 2>&1 \
+	  || { tail -30 /tmp/rasa-handoff-train.log; echo "model: training failed (log above, full log in /tmp/rasa-handoff-train.log)"; exit 1; }
+	@touch $@
+	@echo "model: $(MODEL) ready"
+
+services: setup
+	@bash scripts/system_services.sh
+
+demo: setup model
+	@bash scripts/demo.sh
+
+test: setup model services
+	@$(VENV)/bin/ruff check handoff_plugin channels actions tests bench
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: setup
+	@$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/bin/ruff check handoff_plugin channels actions tests bench
+	@$(VENV)/bin/mypy
+
+constraints:
+	@$(VENV)/bin/pip freeze --exclude-editable | grep -v -i '^rasa-handoff' \
+	  | sed '1i # Every package of the venv, pinned: Rasa 3.6.21 and its pins, plus what rasa-handoff adds. Regenerate with `make constraints`.' > constraints.txt
+
+clean:
+	rm -rf models .handoff .pytest_cache .mypy_cache .ruff_cache test-artifacts

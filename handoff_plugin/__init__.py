@@ -1,0 +1,12 @@
+"""rasa-handoff: human handoff for Rasa."""
+
+from handoff_plugin.errors import (
+    ConfigurationError,
+    DeliveryError,
+    HandoffError,
+    NotFound,
+    PermissionDenied,
+)
+
+__all__ = ["ConfigurationError", "DeliveryError", "HandoffError", "NotFound", "PermissionDenied"]
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""One root error and a few clear leaves: catch `HandoffError` to catch everything of ours."""
+
+from __future__ import annotations
+
+
+class HandoffError(Exception):
+    """Root of every error raised by rasa-handoff."""
+
+
+class ConfigurationError(HandoffError):
+    """A setting is missing or has a value that is not allowed; the message says which and why."""
+
+
+class DeliveryError(HandoffError):
+    """A notification could not be delivered. `permanent` errors are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+
+
+class NotFound(HandoffError):
+    """The conversation, escalation or agent asked for does not exist."""
+
+
+class PermissionDenied(HandoffError):
+    """The caller is not allowed to do this."""

@@ -1,0 +1,159 @@
+"""The escalation service: record that a visitor needs a person, once, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from handoff_plugin.models import ConversationState, Escalation, Trigger, VisitorProfile
+from handoff_plugin.settings import Settings, SettingsProvider
+from handoff_plugin.store import Store
+from handoff_plugin.store.db import StoreTransaction
+
+log = structlog.get_logger(__name__)
+
+HANDOFF_INTENT = "human_handoff"
+OFFER_ACTION = "action_offer_handoff"
+PROFILE_KEYS = ("email", "first_name", "last_name", "phone")
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:limit]
+
+
+def profile_from_metadata(metadata: Mapping[str, Any] | None) -> VisitorProfile:
+    """The visitor fields a website passes in rasa-webchat's `customData` (message metadata)."""
+    metadata = metadata or {}
+    return VisitorProfile(**{key: _text(metadata.get(key)) for key in PROFILE_KEYS})
+
+
+def latest_metadata(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Metadata of the newest user message that carried any (profile, language...)."""
+    for event in reversed(events):
+        if event.get("event") == "user" and event.get("metadata"):
+            return dict(event["metadata"])
+    return {}
+
+
+@dataclass(frozen=True)
+class EscalationRequest:
+    sender_id: str
+    channel: str | None
+    trigger: Trigger
+    message: str  # the visitor message that asked for a person (or that the bot did not get)
+    profile: VisitorProfile = VisitorProfile()
+    last_message: str | None = None
+    language: str | None = None
+
+    @classmethod
+    def from_events(
+        cls,
+        sender_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        email: str | None = None,
+        channel: str | None = None,
+    ) -> EscalationRequest:
+        """Derive trigger and asking message from a Rasa tracker's events (newest last)."""
+        user_events = [e for e in events if e.get("event") == "user"]
+        trigger, message = Trigger.INTENT, ""
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if event.get("event") == "action" and event.get("name") == OFFER_ACTION:
+                trigger = Trigger.FALLBACK
+                earlier = [e for e in events[:index] if e.get("event") == "user"]
+                message = (earlier[-1].get("text") or "") if earlier else ""
+                break
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            if event.get("event") == "user" and intent.get("name") == HANDOFF_INTENT:
+                message = event.get("text") or ""
+                trigger = Trigger.PAYLOAD if message.startswith("/") else Trigger.INTENT
+                break
+        metadata = latest_metadata(events)
+        profile = profile_from_metadata(metadata)
+        if email:
+            profile = VisitorProfile(email, profile.first_name, profile.last_name, profile.phone)
+        last = user_events[-1].get("text") if user_events else None
+        return cls(
+            sender_id=sender_id,
+            channel=channel or (user_events[-1].get("input_channel") if user_events else None),
+            trigger=trigger,
+            message=message,
+            profile=profile,
+            last_message=last,
+            language=_text(metadata.get("language"), 16),
+        )
+
+
+@dataclass(frozen=True)
+class EscalationOutcome:
+    status: Literal["created", "already_open", "unavailable"]
+    visitor_reply: str
+    escalation: Escalation | None = None
+
+
+class EscalationListener(Protocol):
+    """Runs inside the escalation's transaction, e.g. to write one outbox row per notifier."""
+
+    async def escalation_created(
+        self, tx: StoreTransaction, escalation: Escalation, settings: Settings
+    ) -> None: ...
+
+
+@dataclass
+class EscalationService:
+    store: Store
+    settings: SettingsProvider
+    listeners: list[EscalationListener] = field(default_factory=list)
+
+    async def escalate(self, request: EscalationRequest) -> EscalationOutcome:
+        settings = await self.settings.current()
+        texts = settings.localization.for_language(request.language)
+        if not settings.escalations.enabled:
+            log.info("handoff.escalation.unavailable", sender_id=request.sender_id)
+            return EscalationOutcome("unavailable", texts.render("unavailable"))
+
+        async with self.store.transaction() as tx:
+            conversation = await tx.ensure_conversation(request.sender_id, request.channel)
+            if request.last_message:
+                await tx.record_visitor_message(conversation.id, request.last_message)
+            visitor = await tx.save_visitor(conversation, request.profile)
+            escalation = await tx.create_escalation(
+                conversation, visitor, request.trigger, request.message or request.last_message or ""
+            )
+            if escalation is None:
+                existing = await tx.open_escalation(conversation.id)
+                log.info(
+                    "handoff.escalation.already_open",
+                    conversation_id=conversation.id,
+                    escalation_id=existing.id if existing else None,
+                )
+                reply = texts.render(
+                    "already_escalated",
+                    email=visitor.email,
+                    response_time=texts.expected_response_time,
+                )
+                return EscalationOutcome("already_open", reply, existing)
+            if conversation.state is ConversationState.BOT:
+                await tx.set_state(conversation.id, ConversationState.ESCALATED)
+            for listener in self.listeners:
+                await listener.escalation_created(tx, escalation, settings)
+
+        log.info(
+            "handoff.escalation.created",
+            escalation_id=escalation.id,
+            conversation_id=escalation.conversation_id,
+            trigger=escalation.trigger.value,
+        )
+        reply = texts.render(
+            "confirmation",
+            email=visitor.email,
+            response_time=texts.expected_response_time,
+            chatbot_name=settings.chatbot.name,
+        )
+        return EscalationOutcome("created", reply, escalation)

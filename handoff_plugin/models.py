@@ -1,0 +1,68 @@
+"""Typed value objects shared by the services, the notifiers and the channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+class ConversationState(str, Enum):
+    BOT = "bot"  # the bot answers
+    ESCALATED = "escalated"  # waiting for an agent; the bot still answers
+    LIVE = "live"  # an agent is talking; the bot is silent
+
+
+class Trigger(str, Enum):
+    INTENT = "intent"  # the visitor asked for a person
+    FALLBACK = "fallback"  # the bot was unsure, offered a person, the visitor accepted
+    PAYLOAD = "payload"  # the website sent /human_handoff (a button, a link)
+
+
+@dataclass(frozen=True)
+class VisitorProfile:
+    """What is known about the visitor; every field optional."""
+
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Visitor:
+    id: int
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    created_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email or f"Visitor {self.id}"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    sender_id: str
+    channel: str | None
+    state: ConversationState
+    visitor_id: int | None
+    last_message: str | None
+    last_message_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Escalation:
+    id: int
+    conversation_id: int
+    visitor: Visitor
+    trigger: Trigger
+    message: str
+    last_message: str | None
+    created_at: datetime

@@ -1,0 +1,53 @@
+"""The services of one process, built once from the settings, shared by channels and actions."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from handoff_plugin.escalations import EscalationService
+from handoff_plugin.settings import Settings, SettingsProvider, StaticSettings, load_settings
+from handoff_plugin.store import Store, open_store
+
+
+@dataclass
+class Services:
+    settings: SettingsProvider
+    store: Store
+    escalations: EscalationService
+
+    @classmethod
+    async def create(cls, settings: Settings) -> Services:
+        store = await open_store(settings.database.url)
+        provider = StaticSettings(settings)
+        return cls(
+            settings=provider,
+            store=store,
+            escalations=EscalationService(store, provider),
+        )
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+_services: Services | None = None
+_lock: asyncio.Lock | None = None
+
+
+async def services() -> Services:
+    """This process's services, created on first use inside the running event loop."""
+    global _services, _lock
+    if _services is None:
+        _lock = _lock or asyncio.Lock()
+        async with _lock:
+            if _services is None:
+                _services = await Services.create(load_settings())
+    return _services
+
+
+async def reset_services() -> None:
+    """Forget the services (tests; or after the settings changed on disk)."""
+    global _services, _lock
+    if _services is not None:
+        await _services.close()
+    _services, _lock = None, None
