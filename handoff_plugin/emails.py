@@ -11,13 +11,20 @@ from email_validator import EmailNotValidError, validate_email
 _CANDIDATE = re.compile(r"[^\s<>(),;:\"'\[\]]+@[^\s<>(),;:\"'\[\]]+")
 
 
+def normalize_email(address: str) -> str | None:
+    """The normalized address, or None if its syntax is not valid (`.test` domains allowed)."""
+    try:
+        return validate_email(address, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError:
+        return None
+
+
 def find_email(value: Any) -> str | None:
     """The normalized email address in `value`, or None if there is no valid one."""
     if not isinstance(value, str) or len(value) > 1000:
         return None
     for candidate in _CANDIDATE.findall(value):
-        try:
-            return validate_email(candidate.rstrip(".!?"), check_deliverability=False).normalized
-        except EmailNotValidError:
-            continue
+        email = normalize_email(candidate.rstrip(".!?"))
+        if email:
+            return email
     return None

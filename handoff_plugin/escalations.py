@@ -124,7 +124,10 @@ class EscalationService:
                 await tx.record_visitor_message(conversation.id, request.last_message)
             visitor = await tx.save_visitor(conversation, request.profile)
             escalation = await tx.create_escalation(
-                conversation, visitor, request.trigger, request.message or request.last_message or ""
+                conversation,
+                visitor,
+                request.trigger,
+                request.message or request.last_message or "",
             )
             if escalation is None:
                 existing = await tx.open_escalation(conversation.id)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from handoff_plugin.escalations import EscalationService
-from handoff_plugin.settings import Settings, SettingsProvider, StaticSettings, load_settings
+from handoff_plugin.saved_settings import StoredSettings
+from handoff_plugin.settings import base_layers, build_settings
 from handoff_plugin.store import Store, open_store
 
 
 @dataclass
 class Services:
-    settings: SettingsProvider
+    settings: StoredSettings
     store: Store
     escalations: EscalationService
 
     @classmethod
-    async def create(cls, settings: Settings) -> Services:
-        store = await open_store(settings.database.url)
-        provider = StaticSettings(settings)
+    async def create(cls, layers: list[dict[str, Any]]) -> Services:
+        database_url = build_settings(*layers).database.url
+        store = await open_store(database_url)
+        provider = StoredSettings(store, layers)
         return cls(
             settings=provider,
             store=store,
@@ -41,7 +44,7 @@ async def services() -> Services:
         _lock = _lock or asyncio.Lock()
         async with _lock:
             if _services is None:
-                _services = await Services.create(load_settings())
+                _services = await Services.create(base_layers())
     return _services
 
 

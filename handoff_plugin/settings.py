@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
 
+from handoff_plugin.emails import normalize_email
 from handoff_plugin.errors import ConfigurationError
 
 CONFIG_PATH_ENV = "HANDOFF_CONFIG"
@@ -74,7 +74,9 @@ class DatabaseSettings(_Section):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+        if not (
+            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
+        ):
             raise ValueError(
                 "use sqlite+aiosqlite:///path/to/handoff.db or postgresql+asyncpg://user:pass@host/db"
             )
@@ -89,12 +91,8 @@ def parse_recipients(value: Any) -> tuple[str, ...]:
     for part in (str(p).strip() for p in parts):
         if not part:
             continue
-        try:
-            validate_email(part, check_deliverability=False)
-        except EmailNotValidError:
-            raise ValueError(
-                f'"{part}" is not an email address. Separate addresses with ";".'
-            ) from None
+        if normalize_email(part) is None:
+            raise ValueError(f'"{part}" is not an email address. Separate addresses with ";".')
         addresses.append(part)
     return tuple(addresses)
 
@@ -103,14 +101,14 @@ class EmailSettings(_Section):
     enabled: bool = False
     recipients: tuple[str, ...] = ()
     round_robin: bool = False
-    from_address: str = Field("handoff@localhost", alias="from")
+    from_address: str = Field(default="handoff@localhost", alias="from")
     smtp_host: str = ""
-    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
     smtp_tls: bool = False
-    smtp_timeout: float = Field(10.0, gt=0)
+    smtp_timeout: float = Field(default=10.0, gt=0)
 
     _recipients = validator("recipients", pre=True, allow_reuse=True)(parse_recipients)
 
@@ -147,7 +145,7 @@ class WebhookSettings(_Section):
     enabled: bool = False
     url: str = ""
     secret: SecretStr = SecretStr("")
-    timeout: float = Field(10.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0)
 
     @validator("url")
     def _url(cls, value: str) -> str:  # noqa: N805
@@ -156,7 +154,9 @@ class WebhookSettings(_Section):
     @root_validator(skip_on_failure=True)
     def _enabled_needs_url(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
         if values["enabled"] and not values["url"]:
-            raise ValueError("webhook.enabled is true but webhook.url is empty; set HANDOFF_WEBHOOK_URL")
+            raise ValueError(
+                "webhook.enabled is true but webhook.url is empty; set HANDOFF_WEBHOOK_URL"
+            )
         return values
 
 
@@ -287,7 +287,8 @@ class Settings(_Section):
         for name in self.__fields__:
             section = getattr(self, name)
             out[name] = {
-                field.alias: plain(getattr(section, key)) for key, field in section.__fields__.items()
+                field.alias: plain(getattr(section, key))
+                for key, field in section.__fields__.items()
             }
         return out
 
@@ -299,6 +300,8 @@ class SettingsProvider(Protocol):
 
 
 class StaticSettings:
+    """Settings fixed for the life of the process (tests, and before the database is open)."""
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
@@ -426,12 +429,10 @@ def build_settings(*layers: Mapping[str, Any]) -> Settings:
         raise ConfigurationError(_describe(exc, merged)) from None
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None,
-    config_path: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Settings:
-    """Defaults -> handoff.yml -> HANDOFF_* env vars -> overrides saved from the inbox."""
+def base_layers(
+    environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> list[dict[str, Any]]:
+    """The file and env layers, read once at start-up (defaults are the models' own)."""
     environ = os.environ if environ is None else environ
     if config_path is None:
         explicit = environ.get(CONFIG_PATH_ENV)
@@ -439,4 +440,13 @@ def load_settings(
         if explicit and not config_path.is_file():
             raise ConfigurationError(f"handoff: {CONFIG_PATH_ENV}={explicit} but no file is there")
     file_layer = read_config_file(config_path) if config_path.is_file() else {}
-    return build_settings(file_layer, env_settings(environ), overrides or {})
+    return [file_layer, env_settings(environ)]
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults -> handoff.yml -> HANDOFF_* env vars -> overrides saved from the inbox."""
+    return build_settings(*base_layers(environ, config_path), overrides or {})

@@ -27,7 +27,7 @@ from handoff_plugin.models import (
     Visitor,
     VisitorProfile,
 )
-from handoff_plugin.store.tables import conversations, escalations, visitors
+from handoff_plugin.store.tables import conversations, escalations, settings_overrides, visitors
 
 log = structlog.get_logger(__name__)
 
@@ -108,9 +108,7 @@ async def open_store(url: str, *, clock: Clock = utc_now, upgrade: bool = True) 
     try:
         store = Store(create_engine(url), clock)
     except Exception as exc:  # bad driver or malformed URL: say which setting
-        raise ConfigurationError(
-            f"handoff: cannot use database.url = {url!r}: {exc}"
-        ) from exc
+        raise ConfigurationError(f"handoff: cannot use database.url = {url!r}: {exc}") from exc
     if upgrade:
         await store.upgrade()
     return store
@@ -202,7 +200,9 @@ class StoreTransaction:
         )
 
     async def visitor(self, visitor_id: int) -> Visitor | None:
-        row = (await self.conn.execute(sa.select(visitors).where(visitors.c.id == visitor_id))).first()
+        row = (
+            await self.conn.execute(sa.select(visitors).where(visitors.c.id == visitor_id))
+        ).first()
         return _visitor(row) if row else None
 
     async def save_visitor(self, conversation: Conversation, profile: VisitorProfile) -> Visitor:
@@ -303,3 +303,19 @@ class StoreTransaction:
         return int(
             (await self.conn.execute(sa.select(sa.func.count()).select_from(escalations))).scalar()
         )
+
+    async def saved_settings(self) -> dict[str, Any]:
+        row = (
+            await self.conn.execute(
+                sa.select(settings_overrides.c.data).where(settings_overrides.c.id == 1)
+            )
+        ).first()
+        return dict(row.data) if row else {}
+
+    async def save_settings(self, data: dict[str, Any]) -> None:
+        values = {"data": data, "updated_at": self.clock()}
+        updated = await self.conn.execute(
+            settings_overrides.update().where(settings_overrides.c.id == 1).values(**values)
+        )
+        if updated.rowcount == 0:
+            await self.conn.execute(settings_overrides.insert().values(id=1, **values))

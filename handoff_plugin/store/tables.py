@@ -88,3 +88,12 @@ escalations = sa.Table(
         postgresql_where=sa.text("status = 'open'"),
     ),
 )
+
+# Values saved from the inbox Settings page: one row, a JSON document of sections -> keys.
+settings_overrides = sa.Table(
+    "settings_overrides",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)

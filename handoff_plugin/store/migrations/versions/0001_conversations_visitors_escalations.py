@@ -1,4 +1,4 @@
-"""Visitors, conversations and escalations.
+"""Visitors, conversations, escalations and saved settings.
 
 Revision ID: 0001
 Revises:
@@ -61,9 +61,16 @@ def upgrade() -> None:
         sqlite_where=sa.text("status = 'open'"),
         postgresql_where=sa.text("status = 'open'"),
     )
+    op.create_table(
+        "settings_overrides",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("data", sa.JSON, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("settings_overrides")
     op.drop_table("escalations")
     op.drop_table("conversations")
     op.drop_table("visitors")

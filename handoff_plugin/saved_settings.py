@@ -1,0 +1,45 @@
+"""Settings saved from the inbox, layered over file and env, read fresh by every process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from handoff_plugin.settings import Settings, _check_known_keys, build_settings
+from handoff_plugin.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+class StoredSettings:
+    """`current()` reads the saved overrides (one small row) so a change made in any process
+    applies from the next operation on, without a restart."""
+
+    def __init__(self, store: Store, base: Sequence[Mapping[str, Any]]) -> None:
+        self._store = store
+        self._base = list(base)
+        self._cache: tuple[str, Settings] | None = None
+        self.base_settings = build_settings(*self._base)  # validates file + env at start-up
+
+    async def current(self) -> Settings:
+        async with self._store.transaction() as tx:
+            saved = await tx.saved_settings()
+        key = json.dumps(saved, sort_keys=True)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, build_settings(*self._base, saved))
+        return self._cache[1]
+
+    async def save(self, changes: Mapping[str, Any]) -> Settings:
+        """Merge `changes` into the saved overrides; invalid values raise ConfigurationError."""
+        _check_known_keys(changes, "the saved settings")
+        async with self._store.transaction() as tx:
+            saved = await tx.saved_settings()
+            for section, values in changes.items():
+                saved[section] = {**saved.get(section, {}), **values}
+            settings = build_settings(*self._base, saved)  # refuse before writing
+            await tx.save_settings(saved)
+        log.info("handoff.settings.saved", sections=sorted(changes))
+        return settings

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make demo`: the bot (5005), the action server (5055), and what to open. Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+mkdir -p .handoff/logs
+
+"$VENV/bin/handoff" check >/dev/null
+"$VENV/bin/handoff" db upgrade
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "demo: stopping..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "demo: stopped"
+}
+trap stop INT TERM EXIT
+
+for port in "$RASA_PORT" "$ACTIONS_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "demo: port $port is already in use (another demo running?). Stop it or set RASA_PORT/ACTIONS_PORT." >&2
+    exit 1
+  fi
+done
+
+echo "demo: starting the action server on port $ACTIONS_PORT (log: .handoff/logs/actions.log)"
+"$VENV/bin/rasa" run actions --port "$ACTIONS_PORT" --actions actions >.handoff/logs/actions.log 2>&1 &
+pids+=($!)
+echo "demo: starting Rasa on port $RASA_PORT (log: .handoff/logs/rasa.log)"
+"$VENV/bin/rasa" run --enable-api --cors "*" --port "$RASA_PORT" --model models/handoff.tar.gz \
+  --credentials credentials.yml --endpoints endpoints.yml >.handoff/logs/rasa.log 2>&1 &
+pids+=($!)
+
+wait_for() {  # url name pid
+  for _ in $(seq 1 240); do
+    if curl -fsS "$1" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$3" 2>/dev/null; then
+      echo "demo: $2 exited during start-up; last lines of its log:" >&2
+      tail -20 ".handoff/logs/$2.log" >&2; exit 1
+    fi
+    sleep 0.5
+  done
+  echo "demo: $2 did not start within 120 s (see .handoff/logs/$2.log)" >&2; exit 1
+}
+wait_for "http://127.0.0.1:$ACTIONS_PORT/health" actions "${pids[0]}"
+wait_for "http://127.0.0.1:$RASA_PORT/status" rasa "${pids[1]}"
+
+cat <<EOT
+
+  rasa-handoff demo is running.
+
+  Talk to the bot (REST channel):
+    curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
+  Socket.io (rasa-webchat): http://localhost:$RASA_PORT  (socket path /socket.io)
+  Rasa HTTP API:            http://localhost:$RASA_PORT/status
+  Action server:            http://localhost:$ACTIONS_PORT/health
+  Escalations are stored in .handoff/handoff.db; logs in .handoff/logs/.
+
+  Press Ctrl-C to stop.
+EOT
+wait -n "${pids[@]}" || true
+echo "demo: a server exited unexpectedly; see .handoff/logs/" >&2

@@ -1,0 +1,66 @@
+"""Shared fixtures: a fresh database per test, settings built from layers, a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff_plugin.settings import Settings, StaticSettings, build_settings
+from handoff_plugin.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_PATH = ROOT / "models" / "handoff.tar.gz"
+
+
+class FakeClock:
+    """An injectable clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 2, 9, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/handoff.db"
+
+
+@pytest.fixture
+async def store(database_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    store = await open_store(database_url, clock=clock)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    def make(**sections: Any) -> Settings:
+        return build_settings({"database": {"url": database_url}}, sections)
+
+    return make
+
+
+@pytest.fixture
+def settings_provider(make_settings: Callable[..., Settings]) -> StaticSettings:
+    return StaticSettings(make_settings())
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    if not MODEL_PATH.is_file():
+        pytest.fail(f"no trained model at {MODEL_PATH}: run `make model` (make test does it)")
+    return MODEL_PATH

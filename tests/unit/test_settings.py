@@ -1,0 +1,110 @@
+from pathlib import Path
+
+import pytest
+
+from handoff_plugin.errors import ConfigurationError
+from handoff_plugin.settings import load_settings
+
+
+def test_defaults_need_no_configuration(tmp_path: Path) -> None:
+    settings = load_settings({}, config_path=tmp_path / "missing.yml")
+    assert settings.escalations.enabled is True
+    assert settings.database.url.startswith("sqlite+aiosqlite:///")
+    assert settings.localization.for_language("en").email_prompt
+
+
+def test_env_vars_override_the_file_which_overrides_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text("chatbot:\n  name: File Bot\n  id: file-id\nescalations:\n  enabled: true\n")
+    env = {"HANDOFF_CHATBOT_NAME": "Env Bot", "HANDOFF_ESCALATIONS_ENABLED": "false"}
+    settings = load_settings(env, config_path=config)
+    assert settings.chatbot.name == "Env Bot"
+    assert settings.chatbot.id == "file-id"
+    assert settings.escalations.enabled is False
+
+
+def test_saved_overrides_win_over_env(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"HANDOFF_CHATBOT_NAME": "Env Bot"},
+        config_path=tmp_path / "none.yml",
+        overrides={"chatbot": {"name": "Saved Bot"}},
+    )
+    assert settings.chatbot.name == "Saved Bot"
+
+
+def test_recipients_are_split_on_semicolons_and_trimmed(tmp_path: Path) -> None:
+    env = {"HANDOFF_EMAIL_RECIPIENTS": " a@x.test ;b@x.test;; c@x.test "}
+    settings = load_settings(env, config_path=tmp_path / "none.yml")
+    assert settings.email.recipients == ("a@x.test", "b@x.test", "c@x.test")
+
+
+def test_a_bad_recipient_is_named_with_the_key_and_the_fix(tmp_path: Path) -> None:
+    env = {"HANDOFF_EMAIL_RECIPIENTS": "ops@example.com; sales@"}
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(env, config_path=tmp_path / "none.yml")
+    message = str(error.value)
+    assert 'email.recipients = "ops@example.com; sales@"' in message
+    assert '"sales@" is not an email address' in message
+
+
+def test_a_bad_boolean_names_key_value_and_allowed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        load_settings({"HANDOFF_ESCALATIONS_ENABLED": "maybe"}, config_path=tmp_path / "x.yml")
+    assert 'escalations.enabled = "maybe"' in str(error.value)
+    assert "bool" in str(error.value)
+
+
+def test_an_unknown_env_var_suggests_the_right_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="Did you mean HANDOFF_EMAIL_RECIPIENTS"):
+        load_settings({"HANDOFF_EMAIL_RECIPIENT": "a@x.test"}, config_path=tmp_path / "x.yml")
+
+
+def test_an_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text("chatbot:\n  nmae: Bot\n")
+    with pytest.raises(ConfigurationError, match=r"chatbot\.nmae.*did you mean chatbot\.name"):
+        load_settings({}, config_path=config)
+
+
+def test_slack_without_token_is_refused_with_the_steps(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="chat:write"):
+        load_settings({"HANDOFF_SLACK_ENABLED": "true"}, config_path=tmp_path / "x.yml")
+
+
+def test_database_url_without_async_driver_is_upgraded(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"HANDOFF_DATABASE_URL": "postgresql://u:p@localhost/handoff"},
+        config_path=tmp_path / "x.yml",
+    )
+    assert settings.database.url == "postgresql+asyncpg://u:p@localhost/handoff"
+
+
+def test_an_unsupported_database_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="database.url"):
+        load_settings({"HANDOFF_DATABASE_URL": "mysql://x"}, config_path=tmp_path / "x.yml")
+
+
+def test_localized_texts_fall_back_to_the_default_language(tmp_path: Path) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text(
+        "localization:\n  texts:\n    en: {}\n    de:\n      email_prompt: Wie lautet Ihre E-Mail?\n"
+    )
+    settings = load_settings({}, config_path=config)
+    assert settings.localization.for_language("de").email_prompt == "Wie lautet Ihre E-Mail?"
+    assert settings.localization.for_language("de-AT").email_prompt == "Wie lautet Ihre E-Mail?"
+    assert settings.localization.for_language("fr").email_prompt.startswith("Sure")
+
+
+def test_a_text_with_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text("localization:\n  texts:\n    en:\n      confirmation: Hi {name}\n")
+    with pytest.raises(ConfigurationError, match=r"unknown placeholder \{name\}.*\{email\}"):
+        load_settings({}, config_path=config)
+
+
+def test_secrets_are_masked_in_the_effective_settings(tmp_path: Path) -> None:
+    env = {"HANDOFF_WEBHOOK_SECRET": "s3cret", "HANDOFF_EMAIL_SMTP_PASSWORD": "pw"}
+    masked = load_settings(env, config_path=tmp_path / "x.yml").masked()
+    assert masked["webhook"]["secret"] == "********"
+    assert masked["email"]["smtp_password"] == "********"
+    assert "s3cret" not in repr(masked)
