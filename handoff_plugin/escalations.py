@@ -58,16 +58,18 @@ def transcript_from_events(
         text = event.get("text")
         if event.get("event") == "bot":
             data = event.get("data") or {}
-            buttons = {
-                str(b.get("payload")): str(b.get("title"))
+            buttons.update(
+                (str(b.get("payload")), str(b.get("title")))
                 for b in data.get("buttons") or ()
                 if isinstance(b, Mapping) and b.get("payload") and b.get("title")
-            }
+            )
             if isinstance(text, str) and text.strip():
                 lines.append(TranscriptLine("bot", text.strip()[:TRANSCRIPT_LINE_CHARS]))
-        elif event.get("event") == "user" and isinstance(text, str) and text.strip():
-            shown = buttons.get(text.strip(), text.strip())
-            lines.append(TranscriptLine("visitor", shown[:TRANSCRIPT_LINE_CHARS]))
+        elif event.get("event") == "user":
+            if isinstance(text, str) and text.strip():
+                shown = buttons.get(text.strip(), text.strip())
+                lines.append(TranscriptLine("visitor", shown[:TRANSCRIPT_LINE_CHARS]))
+            buttons = {}  # buttons offered before this message can no longer be clicked
     return tuple(lines[-limit:]) if limit > 0 else ()
 
 
