@@ -312,7 +312,7 @@ class Settings(_Section):
             ("slack.timeout", values["slack"].timeout),
             ("webhook.timeout", values["webhook"].timeout),
         ):
-            if timeout >= lease:
+            if values[key.split(".")[0]].enabled and timeout >= lease:
                 raise ValueError(
                     f"delivery.lease_seconds ({lease:g}) must be longer than {key} ({timeout:g}), "
                     "or a slow send could be claimed and sent again by another process"

@@ -14,7 +14,12 @@ def test_delivery_settings_come_from_env_vars(tmp_path: Path) -> None:
 
 
 def test_a_lease_shorter_than_a_send_timeout_is_refused_naming_both_keys(tmp_path: Path) -> None:
-    env = {"HANDOFF_DELIVERY_LEASE_SECONDS": "20", "HANDOFF_WEBHOOK_TIMEOUT": "30"}
+    env = {
+        "HANDOFF_DELIVERY_LEASE_SECONDS": "20",
+        "HANDOFF_WEBHOOK_ENABLED": "true",
+        "HANDOFF_WEBHOOK_URL": "https://hooks.example.com/handoff",
+        "HANDOFF_WEBHOOK_TIMEOUT": "30",
+    }
     with pytest.raises(ConfigurationError) as error:
         load_settings(env, config_path=tmp_path / "none.yml")
     assert "delivery.lease_seconds (20) must be longer than webhook.timeout (30)" in str(
