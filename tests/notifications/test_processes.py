@@ -47,10 +47,14 @@ def env_for(section: str, values: dict[str, Any]) -> dict[str, str]:
     return {f"HANDOFF_{section}_{k}".upper(): str(v) for k, v in values.items()}
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_round_robin_is_shared_by_escalations_from_two_processes(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, database: str, request: pytest.FixtureRequest
 ) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path}/handoff.db"
+    if database == "sqlite":
+        database_url = f"sqlite+aiosqlite:///{tmp_path}/handoff.db"
+    else:
+        database_url = request.getfixturevalue("postgres_url")
     store = await open_store(database_url)  # schema first, so the processes don't race to make it
     env = handoff_env(database_url, **env_for("email", email_section(smtp, round_robin=True)))
     processes = [
