@@ -48,6 +48,10 @@ def add_commands(commands: Any) -> None:
     webhook_actions.add_parser(
         "test", help="send a test event to webhook.url and print the receiver's answer"
     ).set_defaults(run=lambda args: asyncio.run(_webhook_test()))
+    webhook_actions.add_parser(
+        "enable",
+        help="undo the saved 'off' (e.g. after the receiver answered 410); file and env decide again",
+    ).set_defaults(run=lambda args: asyncio.run(_webhook_enable()))
 
 
 @asynccontextmanager
@@ -92,7 +96,7 @@ async def _list(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{'ID':>5}  {'ESCALATION':>10}  {'KIND':<8} {'STATUS':<10} {'TRIES':>5}  "
-        f"{'WHEN (UTC)':<25}  LAST ERROR"
+        f"{'WHEN (UTC)':<25}  DETAIL"
     )
     for d in rows:
         print(
@@ -115,7 +119,7 @@ async def _show(delivery_id: int) -> int:
         print(f"  to:         {recipients}")
     print(f"  queued:     {_when(delivery.queued_at)} UTC")
     if delivery.last_error:
-        print(f"  last error: {delivery.last_error}")
+        print(f"  detail:     {delivery.last_error}")
     print(f"  attempts:   {len(attempts)}")
     for a in attempts:
         code = f" [{a.response_code}]" if a.response_code is not None else ""
@@ -131,6 +135,25 @@ async def _retry(delivery_id: int) -> int:
         "sends it within a second or two (see `handoff deliveries show "
         f"{delivery.id}`)"
     )
+    return 0
+
+
+async def _webhook_enable() -> int:
+    async with _store() as store:
+        async with store.transaction() as tx:
+            saved = await tx.saved_settings()
+            had = saved.get("webhook", {}).pop("enabled", None)
+            if had is not None:
+                if not saved["webhook"]:
+                    del saved["webhook"]
+                await tx.save_settings(saved)
+        effective = load_settings(overrides=saved).webhook.enabled
+    if had is None:
+        print("no saved webhook.enabled to undo", end="; ")
+    else:
+        print(f"removed the saved webhook.enabled = {str(had).lower()}", end="; ")
+    state = "on" if effective else "off (set HANDOFF_WEBHOOK_ENABLED=true)"
+    print(f"the webhook is now {state}")
     return 0
 
 

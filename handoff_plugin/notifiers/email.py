@@ -138,7 +138,7 @@ class EmailNotifier:
         settings = self.settings
         message = build_message(notification, settings)
         try:
-            errors, response = await aiosmtplib.send(
+            errors, _ = await aiosmtplib.send(
                 message,
                 sender=settings.from_address,
                 recipients=list(notification.recipients),
@@ -181,7 +181,7 @@ class EmailNotifier:
             refused = "; ".join(f"{address}: {r.code} {r.message}" for address, r in errors.items())
             log.warning("handoff.email.some_recipients_refused", refused=refused)
             return DeliveryResult.delivered(250, f"some recipients refused: {refused}")
-        return DeliveryResult.delivered(250, response[:200] if response else None)
+        return DeliveryResult.delivered(250)
 
 
 CONSOLE_BANNER = "=" * 20

@@ -113,3 +113,23 @@ async def test_webhook_test_reports_a_failing_receiver(
     assert await handoff_cli("webhook", "test") == 1
     printed = capsys.readouterr().out
     assert "HTTP 401 Unauthorized" in printed and "would NOT be retried" in printed
+
+
+async def test_webhook_enable_undoes_the_off_that_a_410_saved(
+    make_handoff: Callable[..., Handoff],
+    webhook: HttpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handoff = make_handoff(webhook=webhook_section(webhook))
+    webhook.answer(Answer(410))
+    await handoff.escalate()
+    await handoff.deliver()
+    assert (await handoff.settings.current()).webhook.enabled is False
+    monkeypatch.setenv("HANDOFF_WEBHOOK_ENABLED", "true")
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"{webhook.url}/hooks/handoff")
+
+    assert await handoff_cli("webhook", "enable") == 0
+
+    assert "the webhook is now on" in capsys.readouterr().out
+    assert (await handoff.settings.current()).webhook.enabled is True
