@@ -21,6 +21,9 @@ def _check(_: argparse.Namespace) -> int:
     settings = load_settings()
     print(json.dumps(settings.masked(), indent=2, default=str))
     print("handoff: configuration is valid", file=sys.stderr)
+    warning = cli_notifications.dispatcher_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
 
 

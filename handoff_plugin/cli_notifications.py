@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ import aiohttp
 
 from handoff_plugin.errors import ConfigurationError
 from handoff_plugin.models import Escalation, Trigger, Visitor
+from handoff_plugin.notifiers import enabled_kinds
 from handoff_plugin.notifiers.base import build_webhook_body
 from handoff_plugin.notifiers.webhook import WebhookNotifier, classify, encode_body
 from handoff_plugin.outbox import new_message_id
@@ -52,6 +54,17 @@ def add_commands(commands: Any) -> None:
         "enable",
         help="undo the saved 'off' (e.g. after the receiver answered 410); file and env decide again",
     ).set_defaults(run=lambda args: asyncio.run(_webhook_enable()))
+
+
+def dispatcher_warning(settings: Settings) -> str | None:
+    """Notifications are on but the action server could not start the dispatcher: say so."""
+    if not enabled_kinds(settings) or importlib.util.find_spec("rasa_sdk_plugins") is not None:
+        return None
+    return (
+        "handoff: warning: notifications are on but the package rasa_sdk_plugins is not "
+        "importable, so `rasa run actions` will not send them. Install rasa-handoff with pip "
+        "(or put this checkout on PYTHONPATH); see README, 'Delivery and retries'."
+    )
 
 
 @asynccontextmanager
