@@ -57,33 +57,34 @@ async def test_round_robin_is_shared_by_escalations_from_two_processes(
         database_url = request.getfixturevalue("postgres_url")
     store = await open_store(database_url)  # schema first, so the processes don't race to make it
     env = handoff_env(database_url, **env_for("email", email_section(smtp, round_robin=True)))
+    # Plain subprocesses driven from threads: asyncio's subprocess support breaks once Rasa has
+    # installed uvloop's event loop policy (the integration tests import it).
     processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.notifications.escalating_process",
-            "3",
+        await asyncio.to_thread(
+            subprocess.Popen,
+            [sys.executable, "-m", "tests.notifications.escalating_process", "3"],
             cwd=ROOT,
             env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for _ in range(2)
     ]
     try:
         for process in processes:
             assert process.stdout is not None
-            while (await asyncio.wait_for(process.stdout.readline(), 30)).strip() != b"ready":
+            while (await asyncio.to_thread(process.stdout.readline)).strip() != "ready":
                 pass  # log lines
         for process in processes:  # both escalate at the same time
             assert process.stdin is not None
-            process.stdin.write(b"go\n")
-            await process.stdin.drain()
-        outputs = [await asyncio.wait_for(p.communicate(), 60) for p in processes]
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [await asyncio.to_thread(p.communicate, timeout=60) for p in processes]
     finally:
         for process in processes:
-            if process.returncode is None:
+            if process.poll() is None:
                 process.kill()
     assert [p.returncode for p in processes] == [0, 0], outputs
 
