@@ -125,6 +125,14 @@ class EscalationService:
     settings: SettingsProvider
     listeners: list[EscalationListener] = field(default_factory=list)
 
+    async def has_open_escalation(self, sender_id: str) -> bool:
+        """True while the conversation waits for (or talks to) an agent: don't ask again."""
+        async with self.store.transaction() as tx:
+            conversation = await tx.conversation_by_sender(sender_id)
+            return (
+                conversation is not None and await tx.open_escalation(conversation.id) is not None
+            )
+
     async def escalate(self, request: EscalationRequest) -> EscalationOutcome:
         settings = await self.settings.current()
         texts = settings.localization.for_language(request.language)
