@@ -33,7 +33,7 @@ demo: setup model
 	@bash scripts/demo.sh
 
 test: setup model services
-	@$(VENV)/bin/ruff check handoff_plugin channels actions tests bench
+	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -41,7 +41,7 @@ unit: setup
 	@$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
-	@$(VENV)/bin/ruff check handoff_plugin channels actions tests bench
+	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
 
 constraints:

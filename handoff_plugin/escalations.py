@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import structlog
 
-from handoff_plugin.models import ConversationState, Escalation, Trigger, VisitorProfile
+from handoff_plugin.models import (
+    ConversationState,
+    Escalation,
+    TranscriptLine,
+    Trigger,
+    VisitorProfile,
+)
 from handoff_plugin.settings import Settings, SettingsProvider
 from handoff_plugin.store import Store
 from handoff_plugin.store.db import StoreTransaction
@@ -18,6 +24,8 @@ log = structlog.get_logger(__name__)
 HANDOFF_FORM = "handoff_form"
 OFFER_ACTION = "action_offer_handoff"
 PROFILE_KEYS = ("email", "first_name", "last_name", "phone")
+TRANSCRIPT_LINES = 10
+TRANSCRIPT_LINE_CHARS = 500
 
 
 def _text(value: Any, limit: int = 200) -> str | None:
@@ -38,6 +46,31 @@ def latest_metadata(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if event.get("event") == "user" and event.get("metadata"):
             return dict(event["metadata"])
     return {}
+
+
+def transcript_from_events(
+    events: Sequence[Mapping[str, Any]], limit: int = TRANSCRIPT_LINES
+) -> tuple[TranscriptLine, ...]:
+    """The last `limit` visitor and bot lines; a clicked button shows as its title."""
+    lines: list[TranscriptLine] = []
+    buttons: dict[str, str] = {}
+    for event in events:
+        text = event.get("text")
+        if event.get("event") == "bot":
+            data = event.get("data") or {}
+            buttons.update(
+                (str(b.get("payload")), str(b.get("title")))
+                for b in data.get("buttons") or ()
+                if isinstance(b, Mapping) and b.get("payload") and b.get("title")
+            )
+            if isinstance(text, str) and text.strip():
+                lines.append(TranscriptLine("bot", text.strip()[:TRANSCRIPT_LINE_CHARS]))
+        elif event.get("event") == "user":
+            if isinstance(text, str) and text.strip():
+                shown = buttons.get(text.strip(), text.strip())
+                lines.append(TranscriptLine("visitor", shown[:TRANSCRIPT_LINE_CHARS]))
+            buttons = {}  # buttons offered before this message can no longer be clicked
+    return tuple(lines[-limit:]) if limit > 0 else ()
 
 
 def _trigger_and_message(events: Sequence[Mapping[str, Any]]) -> tuple[Trigger, str]:
@@ -75,6 +108,7 @@ class EscalationRequest:
     profile: VisitorProfile = VisitorProfile()
     last_message: str | None = None
     language: str | None = None
+    transcript: tuple[TranscriptLine, ...] = ()  # the latest lines, for the notifications
 
     @classmethod
     def from_events(
@@ -101,6 +135,7 @@ class EscalationRequest:
             profile=profile,
             last_message=last,
             language=_text(metadata.get("language"), 16),
+            transcript=transcript_from_events(events),
         )
 
 
@@ -166,6 +201,7 @@ class EscalationService:
                 return EscalationOutcome("already_open", reply, existing)
             if conversation.state is ConversationState.BOT:
                 await tx.set_state(conversation.id, ConversationState.ESCALATED)
+            escalation = replace(escalation, transcript=request.transcript)
             for listener in self.listeners:
                 await listener.escalation_created(tx, escalation, settings)
 
