@@ -119,10 +119,14 @@ class _QueueSubscription:
             yield event
 
     async def close(self) -> None:
+        """Stop receiving; iteration ends after the events already queued."""
         self._broker._subscriptions.discard(self)
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
 
 
 class InProcessBroker:
