@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from handoff_plugin.models import AgentRef
@@ -197,3 +198,17 @@ async def test_two_visitors_at_once_each_get_only_their_own_answers(
         assert await bob.nothing_for(0.3) == []
         await bob.say("hello")
         assert (await bob.next_bot())["text"].startswith("Hi! I'm the assistant")
+
+
+async def test_only_the_servers_own_origin_may_connect_unless_configured(
+    livechat_server: RunningServer,
+) -> None:
+    handshake = f"{livechat_server.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(handshake, headers={"Origin": "https://evil.example"}) as refused:
+            assert refused.status == 400
+        async with http.get(handshake, headers={"Origin": livechat_server.url}) as own:
+            assert own.status == 200
+            assert own.headers["Access-Control-Allow-Origin"] == livechat_server.url
+        async with http.get(f"{livechat_server.url}/webhooks/livechat/") as health:
+            assert await health.json() == {"status": "ok"}
