@@ -39,8 +39,9 @@ class _Session:
 
 
 class VisitorConnections:
-    def __init__(self, service: LiveChatService, emit: Emitter) -> None:
+    def __init__(self, service: LiveChatService, emit: Emitter, save_delay: float = 1.0) -> None:
         self._service = service
+        self._save_delay = save_delay  # cursors are written at most once per delay (and on leave)
         self._emit = emit
         self._sessions: dict[str, _Session] = {}
         self._session_of: dict[str, str] = {}  # sid -> session key
@@ -153,6 +154,7 @@ class VisitorConnections:
 
     async def _save_soon(self) -> None:
         try:
+            await asyncio.sleep(self._save_delay)
             await self.save_cursors()
         except Exception:
             log.exception("handoff.livechat.cursor_save_failed")

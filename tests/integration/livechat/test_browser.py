@@ -31,12 +31,17 @@ CHROMIUM_ARGS = [
 ANN = AgentRef("agent-ann", "Ann")
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
+@pytest.fixture(scope="session")
+def chromium() -> str:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `make services` (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def page(chromium: str) -> AsyncIterator[Page]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 900})
         yield page
         await browser.close()
