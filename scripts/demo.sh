@@ -10,6 +10,9 @@ mkdir -p .handoff/logs
 
 "$VENV/bin/handoff" check >/dev/null
 "$VENV/bin/handoff" db upgrade
+if [ ! -f vendor/rasa-webchat/index.js ]; then
+  bash scripts/fetch_webchat.sh
+fi
 
 pids=()
 stop() {
@@ -54,12 +57,14 @@ cat <<EOT
 
   rasa-handoff demo is running.
 
+  Chat in the browser (rasa-webchat widget on the livechat channel):
+    http://localhost:$RASA_PORT/webhooks/livechat/demo
   Talk to the bot (REST channel):
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
-  Socket.io (rasa-webchat): http://localhost:$RASA_PORT  (socket path /socket.io)
+  Socket.io for your own rasa-webchat page: http://localhost:$RASA_PORT  (socket path /socket.io)
   Rasa HTTP API:            http://localhost:$RASA_PORT/status
   Action server:            http://localhost:$ACTIONS_PORT/health
-  Escalations are stored in .handoff/handoff.db; logs in .handoff/logs/.
+  Escalations and transcripts are stored in .handoff/handoff.db; logs in .handoff/logs/.
 
   Press Ctrl-C to stop.
 EOT
