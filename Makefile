@@ -39,7 +39,7 @@ demo: setup model webchat
 	@bash scripts/demo.sh
 
 test: setup model services webchat
-	@$(VENV)/bin/ruff check handoff_plugin channels actions tests bench
+	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -47,7 +47,7 @@ unit: setup
 	@$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
-	@$(VENV)/bin/ruff check handoff_plugin channels actions tests bench
+	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
 
 constraints:

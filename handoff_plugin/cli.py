@@ -1,4 +1,5 @@
-"""The `handoff` command: check the configuration, migrate the database, set up a bot."""
+"""The `handoff` command: check the configuration, migrate the database, set up a bot, and
+see or steer notification deliveries."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from handoff_plugin import cli_notifications
 from handoff_plugin.bot_setup import init_bot
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.settings import load_settings
@@ -19,6 +21,9 @@ def _check(_: argparse.Namespace) -> int:
     settings = load_settings()
     print(json.dumps(settings.masked(), indent=2, default=str))
     print("handoff: configuration is valid", file=sys.stderr)
+    warning = cli_notifications.dispatcher_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -64,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="add handoff to the Rasa bot in BOT_DIR")
     init.add_argument("bot_dir", nargs="?", default=".", metavar="BOT_DIR")
     init.set_defaults(run=_init)
+
+    cli_notifications.add_commands(commands)
     return parser
 
 

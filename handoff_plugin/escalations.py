@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import structlog
 
-from handoff_plugin.models import ConversationState, Escalation, Trigger, VisitorProfile
+from handoff_plugin.models import (
+    ConversationState,
+    Escalation,
+    TranscriptLine,
+    Trigger,
+    VisitorProfile,
+)
 from handoff_plugin.settings import Settings, SettingsProvider
 from handoff_plugin.store import Store
 from handoff_plugin.store.db import StoreTransaction
 
 log = structlog.get_logger(__name__)
 
-HANDOFF_INTENT = "human_handoff"
+HANDOFF_FORM = "handoff_form"
 OFFER_ACTION = "action_offer_handoff"
 PROFILE_KEYS = ("email", "first_name", "last_name", "phone")
+TRANSCRIPT_LINES = 10
+TRANSCRIPT_LINE_CHARS = 500
 
 
 def _text(value: Any, limit: int = 200) -> str | None:
@@ -40,6 +48,57 @@ def latest_metadata(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+def transcript_from_events(
+    events: Sequence[Mapping[str, Any]], limit: int = TRANSCRIPT_LINES
+) -> tuple[TranscriptLine, ...]:
+    """The last `limit` visitor and bot lines; a clicked button shows as its title."""
+    lines: list[TranscriptLine] = []
+    buttons: dict[str, str] = {}
+    for event in events:
+        text = event.get("text")
+        if event.get("event") == "bot":
+            data = event.get("data") or {}
+            buttons.update(
+                (str(b.get("payload")), str(b.get("title")))
+                for b in data.get("buttons") or ()
+                if isinstance(b, Mapping) and b.get("payload") and b.get("title")
+            )
+            if isinstance(text, str) and text.strip():
+                lines.append(TranscriptLine("bot", text.strip()[:TRANSCRIPT_LINE_CHARS]))
+        elif event.get("event") == "user":
+            if isinstance(text, str) and text.strip():
+                shown = buttons.get(text.strip(), text.strip())
+                lines.append(TranscriptLine("visitor", shown[:TRANSCRIPT_LINE_CHARS]))
+            buttons = {}  # buttons offered before this message can no longer be clicked
+    return tuple(lines[-limit:]) if limit > 0 else ()
+
+
+def _trigger_and_message(events: Sequence[Mapping[str, Any]]) -> tuple[Trigger, str]:
+    """Why the handoff form started: the visitor message that activated it, or, when that
+    message accepted the bot's offer, the message the bot did not understand."""
+    start = len(events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "active_loop" and event.get("name") == HANDOFF_FORM:
+            start = index
+            break
+    before = events[:start]
+    users = [i for i, e in enumerate(before) if e.get("event") == "user"]
+    if not users:
+        return Trigger.INTENT, ""
+    asking = before[users[-1]]
+    actions = [
+        e.get("name")
+        for e in before[: users[-1]]
+        if e.get("event") == "action" and e.get("name") != "action_listen"
+    ]
+    if actions and actions[-1] == OFFER_ACTION:
+        unclear = [before[i] for i in users[:-1]]
+        return Trigger.FALLBACK, (unclear[-1].get("text") or "") if unclear else ""
+    text = asking.get("text") or ""
+    return (Trigger.PAYLOAD if text.startswith("/") else Trigger.INTENT), text
+
+
 @dataclass(frozen=True)
 class EscalationRequest:
     sender_id: str
@@ -49,6 +108,7 @@ class EscalationRequest:
     profile: VisitorProfile = VisitorProfile()
     last_message: str | None = None
     language: str | None = None
+    transcript: tuple[TranscriptLine, ...] = ()  # the latest lines, for the notifications
 
     @classmethod
     def from_events(
@@ -61,19 +121,7 @@ class EscalationRequest:
     ) -> EscalationRequest:
         """Derive trigger and asking message from a Rasa tracker's events (newest last)."""
         user_events = [e for e in events if e.get("event") == "user"]
-        trigger, message = Trigger.INTENT, ""
-        for index in range(len(events) - 1, -1, -1):
-            event = events[index]
-            if event.get("event") == "action" and event.get("name") == OFFER_ACTION:
-                trigger = Trigger.FALLBACK
-                earlier = [e for e in events[:index] if e.get("event") == "user"]
-                message = (earlier[-1].get("text") or "") if earlier else ""
-                break
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            if event.get("event") == "user" and intent.get("name") == HANDOFF_INTENT:
-                message = event.get("text") or ""
-                trigger = Trigger.PAYLOAD if message.startswith("/") else Trigger.INTENT
-                break
+        trigger, message = _trigger_and_message(events)
         metadata = latest_metadata(events)
         profile = profile_from_metadata(metadata)
         if email:
@@ -87,6 +135,7 @@ class EscalationRequest:
             profile=profile,
             last_message=last,
             language=_text(metadata.get("language"), 16),
+            transcript=transcript_from_events(events),
         )
 
 
@@ -110,6 +159,14 @@ class EscalationService:
     store: Store
     settings: SettingsProvider
     listeners: list[EscalationListener] = field(default_factory=list)
+
+    async def has_open_escalation(self, sender_id: str) -> bool:
+        """True while the conversation waits for (or talks to) an agent: don't ask again."""
+        async with self.store.transaction() as tx:
+            conversation = await tx.conversation_by_sender(sender_id)
+            return (
+                conversation is not None and await tx.open_escalation(conversation.id) is not None
+            )
 
     async def escalate(self, request: EscalationRequest) -> EscalationOutcome:
         settings = await self.settings.current()
@@ -144,6 +201,7 @@ class EscalationService:
                 return EscalationOutcome("already_open", reply, existing)
             if conversation.state is ConversationState.BOT:
                 await tx.set_state(conversation.id, ConversationState.ESCALATED)
+            escalation = replace(escalation, transcript=request.transcript)
             for listener in self.listeners:
                 await listener.escalation_created(tx, escalation, settings)
 

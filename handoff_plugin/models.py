@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 
 class ConversationState(str, Enum):
@@ -59,6 +59,14 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class TranscriptLine:
+    """One line of the conversation as the team sees it in a notification."""
+
+    speaker: Literal["visitor", "bot"]
+    text: str
+
+
+@dataclass(frozen=True)
 class Escalation:
     id: int
     conversation_id: int
@@ -67,6 +75,8 @@ class Escalation:
     message: str
     last_message: str | None
     created_at: datetime
+    # The conversation's latest lines when it was escalated (not stored; the tracker has it all).
+    transcript: tuple[TranscriptLine, ...] = ()
 
 
 class Author(str, Enum):

@@ -74,8 +74,13 @@ class ValidateHandoffForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         settings, _ = await _settings_and_texts(tracker)
-        # With escalations off the form ends at once and action_escalate says so.
-        return domain_slots if settings.escalations.enabled else []
+        # With escalations off, or one already open, the form ends at once and
+        # action_escalate says so instead of asking for an email it will not use.
+        if not settings.escalations.enabled:
+            return []
+        if await (await services()).escalations.has_open_escalation(tracker.sender_id):
+            return []
+        return domain_slots
 
     async def extract_handoff_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -102,6 +107,8 @@ class ActionAskHandoffEmail(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if tracker.get_slot("requested_slot") == EMAIL_SLOT:
+            return []  # asked before: the invalid_email reply already asks to send it again
         _, texts = await _settings_and_texts(tracker)
         dispatcher.utter_message(text=texts.email_prompt)
         return []

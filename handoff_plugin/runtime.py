@@ -6,7 +6,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from handoff_plugin.dispatcher import Dispatcher
 from handoff_plugin.escalations import EscalationService
+from handoff_plugin.outbox import Outbox
 from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers, build_settings
 from handoff_plugin.store import Store, open_store
@@ -17,19 +19,30 @@ class Services:
     settings: StoredSettings
     store: Store
     escalations: EscalationService
+    # Delivers the notifications; started by the process that should send them (the action
+    # server, see handoff_plugin.action_server), and woken by the outbox on every escalation.
+    dispatcher: Dispatcher
 
     @classmethod
     async def create(cls, layers: list[dict[str, Any]]) -> Services:
         database_url = build_settings(*layers).database.url
         store = await open_store(database_url)
         provider = StoredSettings(store, layers)
+
+        async def turn_off(kind: str, reason: str) -> None:
+            await provider.save({kind: {"enabled": False}})
+
+        dispatcher = Dispatcher(store, provider, on_disable=turn_off)
+        outbox = Outbox(on_enqueued=dispatcher.wake)
         return cls(
             settings=provider,
             store=store,
-            escalations=EscalationService(store, provider),
+            escalations=EscalationService(store, provider, [outbox]),
+            dispatcher=dispatcher,
         )
 
     async def close(self) -> None:
+        await self.dispatcher.stop()
         await self.store.close()
 
 

@@ -129,6 +129,14 @@ class SlackSettings(_Section):
     bot_token: SecretStr = SecretStr("")
     channel: str = ""
     api_url: str = "https://slack.com/api/"
+    timeout: float = Field(default=10.0, gt=0)
+
+    @validator("api_url")
+    def _api_url(cls, value: str) -> str:  # noqa: N805
+        if not value:
+            raise ValueError("must not be empty; Slack's is https://slack.com/api/")
+        value = _check_url(value, "api")
+        return value if value.endswith("/") else value + "/"
 
     @root_validator(skip_on_failure=True)
     def _enabled_needs_token(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -156,6 +164,32 @@ class WebhookSettings(_Section):
         if values["enabled"] and not values["url"]:
             raise ValueError(
                 "webhook.enabled is true but webhook.url is empty; set HANDOFF_WEBHOOK_URL"
+            )
+        return values
+
+
+class DeliverySettings(_Section):
+    """How the dispatcher delivers notifications: retries, leases, polling."""
+
+    # Transient failures are retried after retry_initial_delay, doubling up to retry_max_delay
+    # (each +-20 % jitter), until give_up_after seconds have passed since the row was queued.
+    retry_initial_delay: float = Field(default=10.0, gt=0)
+    retry_max_delay: float = Field(default=4 * 3600.0, gt=0)
+    give_up_after: float = Field(default=24 * 3600.0, gt=0)
+    # A claimed delivery belongs to one process for this long; after that (the process died) any
+    # process may send it again.
+    lease_seconds: float = Field(default=120.0, ge=1)
+    # How often a dispatcher looks for due deliveries queued by other processes.
+    poll_interval: float = Field(default=1.0, gt=0, le=60)
+    # Deliveries in flight at once per process (a slow receiver never blocks the others).
+    concurrency: int = Field(default=8, ge=1, le=100)
+
+    @root_validator(skip_on_failure=True)
+    def _schedule(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if values["retry_max_delay"] < values["retry_initial_delay"]:
+            raise ValueError(
+                "delivery.retry_max_delay must be at least delivery.retry_initial_delay "
+                f"({values['retry_initial_delay']:g} s)"
             )
         return values
 
@@ -293,8 +327,24 @@ class Settings(_Section):
     email: EmailSettings = EmailSettings()
     slack: SlackSettings = SlackSettings()
     webhook: WebhookSettings = WebhookSettings()
+    delivery: DeliverySettings = DeliverySettings()
     livechat: LivechatSettings = LivechatSettings()
     localization: LocalizationSettings = LocalizationSettings()
+
+    @root_validator(skip_on_failure=True)
+    def _lease_outlasts_sends(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        lease = values["delivery"].lease_seconds
+        for key, timeout in (
+            ("email.smtp_timeout", values["email"].smtp_timeout),
+            ("slack.timeout", values["slack"].timeout),
+            ("webhook.timeout", values["webhook"].timeout),
+        ):
+            if values[key.split(".")[0]].enabled and timeout >= lease:
+                raise ValueError(
+                    f"delivery.lease_seconds ({lease:g}) must be longer than {key} ({timeout:g}), "
+                    "or a slow send could be claimed and sent again by another process"
+                )
+        return values
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets shown only as set / not set."""

@@ -6,8 +6,9 @@ VENV=${VENV:-.venv}
 
 find_python310() {
   local candidate
-  for candidate in python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10 \
-    "$HOME"/.pyenv/versions/3.10*/bin/python3.10 /root/.pyenv/versions/3.10*/bin/python3.10; do
+  # PYTHON=/path/to/python3.10 picks the interpreter explicitly.
+  for candidate in ${PYTHON:-python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10 \
+    "$HOME"/.pyenv/versions/3.10*/bin/python3.10 /root/.pyenv/versions/3.10*/bin/python3.10}; do
     if command -v "$candidate" >/dev/null 2>&1 \
       && "$candidate" -c 'import sys, venv; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
       command -v "$candidate"

@@ -101,7 +101,10 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
         async with self.engine.begin() as conn:
-            yield StoreTransaction(conn, self.clock)
+            tx = StoreTransaction(conn, self.clock)
+            yield tx
+        for callback in tx.committed_callbacks:
+            callback()
 
 
 async def open_store(url: str, *, clock: Clock = utc_now, upgrade: bool = True) -> Store:
@@ -145,6 +148,11 @@ class StoreTransaction:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
+        self.committed_callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction has committed (not if it rolls back)."""
+        self.committed_callbacks.append(callback)
 
     async def conversation_by_sender(self, sender_id: str) -> Conversation | None:
         row = (

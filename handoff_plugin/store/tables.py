@@ -102,6 +102,66 @@ settings_overrides = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# One row per notification to send about an escalation (the transactional outbox): written in the
+# escalation's transaction, delivered by the dispatcher, at least once.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("escalation_id", sa.Integer, sa.ForeignKey("escalations.id"), nullable=False),
+    # email | slack | webhook
+    sa.Column("kind", sa.String(16), nullable=False),
+    # What to send, frozen when the escalation was recorded (see notifiers.base.Notification).
+    sa.Column("payload", sa.JSON, nullable=False),
+    # pending | sending | delivered | failed | disabled
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    # Who is sending it right now, and until when the claim holds.
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_response_code", sa.Integer),
+    # Stable across retries: the `webhook-id` header, the email's Message-ID.
+    sa.Column("webhook_id", sa.String(64), nullable=False, unique=True),
+    # Start of the retry window (enqueued, or re-queued by `handoff deliveries retry`).
+    sa.Column("queued_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("delivered_at", UtcDateTime),
+    sa.Index("ix_deliveries_escalation_id", "escalation_id"),
+    sa.Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+# Every attempt to send a delivery, for `handoff deliveries show` and the inbox.
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=False),
+    # delivered | retry | failed | disabled | interrupted
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("response_code", sa.Integer),
+    sa.Column("owner", sa.String(128)),
+    sa.Index("ix_delivery_attempts_delivery_id", "delivery_id"),
+)
+
+# Round-robin position per rotation (e.g. "email"): the address that got the last escalation and
+# the list it was picked from, so a changed list continues sensibly.
+round_robin_cursors = sa.Table(
+    "round_robin_cursors",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("last_recipient", sa.String(320)),
+    sa.Column("recipients", sa.JSON, nullable=False),
+    sa.Column("assigned", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # --- Live chat (migration 0003) ---
 
 # Every message of a conversation, numbered per conversation: reconnect replay ("after seq N")

@@ -19,6 +19,7 @@ from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers
 from handoff_plugin.store import Store, open_store
 from tests.conftest import ROOT
+from tests.servers import SLACK_OK, HttpServer, SmtpServer
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -51,8 +52,48 @@ class ActionServer:
     process: subprocess.Popen[bytes]
 
 
+@dataclass
+class NotificationServers:
+    """Where the action server's notifications go: all three notifiers are on."""
+
+    smtp: SmtpServer
+    slack: HttpServer
+    webhook: HttpServer
+    recipients: str = "team@support.test"
+    slack_token: str = "xoxb-integration-token"
+    webhook_secret: str = "integration-webhook-secret"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "HANDOFF_EMAIL_ENABLED": "true",
+            "HANDOFF_EMAIL_RECIPIENTS": self.recipients,
+            "HANDOFF_EMAIL_SMTP_HOST": "127.0.0.1",
+            "HANDOFF_EMAIL_SMTP_PORT": str(self.smtp.port),
+            "HANDOFF_SLACK_ENABLED": "true",
+            "HANDOFF_SLACK_BOT_TOKEN": self.slack_token,
+            "HANDOFF_SLACK_CHANNEL": "#support",
+            "HANDOFF_SLACK_API_URL": f"{self.slack.url}/api/",
+            "HANDOFF_WEBHOOK_ENABLED": "true",
+            "HANDOFF_WEBHOOK_URL": f"{self.webhook.url}/hooks/handoff",
+            "HANDOFF_WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+
 @pytest.fixture(scope="session")
-def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
+def notification_servers() -> Iterator[NotificationServers]:
+    servers = NotificationServers(
+        SmtpServer().start(), HttpServer(SLACK_OK).start(), HttpServer().start()
+    )
+    yield servers
+    servers.smtp.stop()
+    servers.slack.stop()
+    servers.webhook.stop()
+
+
+@pytest.fixture(scope="session")
+def action_server(
+    tmp_path_factory: pytest.TempPathFactory, notification_servers: NotificationServers
+) -> Iterator[ActionServer]:
     workdir = tmp_path_factory.mktemp("actions")
     database_url = f"sqlite+aiosqlite:///{workdir}/handoff.db"
     port = free_port()
@@ -61,6 +102,8 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
         "HANDOFF_DATABASE_URL": database_url,
         "HANDOFF_CONFIG": str(ROOT / "tests" / "data" / "handoff.yml"),
         "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",  # no error reports to the internet
+        **notification_servers.env(),
     }
     log = workdir / "actions.log"
     with log.open("wb") as out:

@@ -1,0 +1,108 @@
+"""The README's "Add handoff to your own bot" steps, applied to the bot `rasa init` creates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from handoff_plugin.store import open_store
+from handoff_plugin.store.tables import escalations, visitors
+from tests.integration.conftest import VENV_BIN, Visitor, free_port, wait_until_up
+
+pytestmark = pytest.mark.slow
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (
+        f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return result.stdout + result.stderr
+
+
+@dataclass
+class OwnBot:
+    path: Path
+    database_url: str
+    action_url: str
+    init_output: str
+    second_init_output: str
+
+
+@pytest.fixture(scope="module")
+def own_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnBot]:
+    """The bot `rasa init` writes, with the README's steps applied, trained, its actions running."""
+    from rasa.cli.scaffold import create_initial_project
+
+    bot = tmp_path_factory.mktemp("own-bot")
+    create_initial_project(str(bot))  # exactly the files `rasa init` writes before training
+    database_url = f"sqlite+aiosqlite:///{bot}/.handoff/handoff.db"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
+        "HANDOFF_DATABASE_URL": database_url,
+        "PYTHONPATH": str(bot),
+    }
+    first = run([str(VENV_BIN / "handoff"), "init"], bot, env)
+    second = run([str(VENV_BIN / "handoff"), "init"], bot, env)
+    run([str(VENV_BIN / "handoff"), "db", "upgrade"], bot, env)
+    run([str(VENV_BIN / "rasa"), "train", "--fixed-model-name", "bot", "--quiet"], bot, env)
+
+    port = free_port()
+    log = bot / "actions.log"
+    with log.open("wb") as out:
+        actions = subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(port)],
+            cwd=bot,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", actions, log)
+        yield OwnBot(bot, database_url, f"http://127.0.0.1:{port}/webhook", first, second)
+    finally:
+        actions.terminate()
+        actions.wait(timeout=20)
+
+
+async def test_documented_steps_make_a_rasa_init_bot_escalate(own_bot: OwnBot) -> None:
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    assert "domain.yml: added" in own_bot.init_output
+    assert "actions/handoff.py" in own_bot.init_output
+    assert "nothing to do" in own_bot.second_init_output
+
+    agent: Any = Agent.load(
+        str(own_bot.path / "models" / "bot.tar.gz"),
+        action_endpoint=EndpointConfig(own_bot.action_url),
+    )
+    visitor = Visitor(agent, "own-bot-visitor")
+    assert any("email" in t for t in await visitor.texts("I want to talk to a human"))
+    assert any("passed your request" in t for t in await visitor.texts("gus@example.com"))
+    # The bot's own conversation still works.
+    assert await visitor.texts("hello") == ["Hey! How are you?"]
+
+    store = await open_store(own_bot.database_url)
+    try:
+        async with store.transaction() as tx:
+            query = sa.select(escalations.c.trigger, visitors.c.email).join(visitors)
+            rows = (await tx.conn.execute(query)).all()
+    finally:
+        await store.close()
+    assert [tuple(r) for r in rows] == [("intent", "gus@example.com")]
+
+
+def test_init_refuses_a_folder_without_a_bot(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "handoff"), "init", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "no domain.yml" in result.stderr

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import yaml
+
+from handoff_plugin.bot_setup import DATA_FILES, FRAGMENT_DIR, init_bot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fragment() -> dict:
+    return yaml.safe_load((FRAGMENT_DIR / "domain.yml").read_text())
+
+
+def test_the_reference_bot_carries_everything_handoff_init_adds() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    wanted = fragment()
+    assert set(wanted["intents"]) <= set(domain["intents"])
+    assert set(wanted["actions"]) <= set(domain["actions"])
+    assert domain["slots"]["handoff_email"] == wanted["slots"]["handoff_email"]
+    assert domain["forms"] == {**domain["forms"], **wanted["forms"]}
+    for name in DATA_FILES:
+        assert (ROOT / "data" / name).read_text() == (FRAGMENT_DIR / "data" / name).read_text(), (
+            f"data/{name} differs from handoff_plugin/bot/data/{name}: copy one over the other"
+        )
+
+
+def test_init_merges_into_a_domain_and_keeps_what_was_there(tmp_path: Path) -> None:
+    (tmp_path / "domain.yml").write_text(
+        'version: "3.1"\n# my comment\nintents:\n  - greet\n  - affirm\n'
+        'responses:\n  utter_greet:\n  - text: "Hey!"\n'
+    )
+    (tmp_path / "config.yml").write_text(
+        "pipeline:\n  - name: WhitespaceTokenizer\npolicies:\n  - name: TEDPolicy\n"
+    )
+    messages: list[str] = []
+    init_bot(tmp_path, echo=messages.append)
+
+    domain = yaml.safe_load((tmp_path / "domain.yml").read_text())
+    assert domain["intents"] == ["greet", "affirm", "human_handoff", "cancel", "deny"]
+    assert domain["responses"]["utter_greet"] == [{"text": "Hey!"}]
+    assert "handoff_form" in domain["forms"]
+    assert "# my comment" in (tmp_path / "domain.yml").read_text()
+    config = yaml.safe_load((tmp_path / "config.yml").read_text())
+    assert [c["name"] for c in config["pipeline"]][-1] == "FallbackClassifier"
+    assert [p["name"] for p in config["policies"]] == ["TEDPolicy", "RulePolicy"]
+    endpoints = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["url"] == "http://localhost:5055/webhook"
+    assert "ValidateHandoffForm" in (tmp_path / "actions" / "handoff.py").read_text()
+    assert all((tmp_path / "data" / name).is_file() for name in DATA_FILES)
+    assert any("domain.yml: added" in m for m in messages)
+
+    again: list[str] = []
+    init_bot(tmp_path, echo=again.append)
+    assert again == ["handoff init: nothing to do, handoff is already set up here"]
