@@ -9,6 +9,7 @@ extra field this product sends (the message's `seq`, its author) travels in `met
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,7 @@ class ProtocolError:
     def as_event(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.retry_after is not None:
-            data["retry_after"] = round(self.retry_after, 1)
+            data["retry_after"] = max(0.1, math.ceil(self.retry_after * 10) / 10)  # never 0
         return data
 
 

@@ -125,3 +125,14 @@ def test_a_rasa_response_keeps_only_what_the_visitor_sees() -> None:
         "image": None,
     }
     assert split_response(response) == ("Hi", {"buttons": [{"title": "t", "payload": "/p"}]})
+
+
+def test_a_throttled_visitor_is_told_a_positive_wait_rounded_up() -> None:
+    assert (
+        ProtocolError("rate_limited", "slow down", retry_after=0.04).as_event()["retry_after"]
+        == 0.1
+    )
+    assert (
+        ProtocolError("rate_limited", "slow down", retry_after=1.21).as_event()["retry_after"]
+        == 1.3
+    )
