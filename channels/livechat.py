@@ -117,6 +117,11 @@ class LiveChatInput(InputChannel):
         self._services = services
         self._runtime: _Runtime | None = None
 
+    def get_output_channel(self) -> OutputChannel | None:
+        """For bot messages Rasa sends outside a visitor's turn (reminders, `/trigger_intent`,
+        `/execute`): recorded and delivered like any other."""
+        return LiveChatOutput(self._runtime.service) if self._runtime else None
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = self._settings or load_settings()
         livechat = settings.livechat
@@ -228,6 +233,8 @@ class LiveChatInput(InputChannel):
             if isinstance(parsed, ProtocolError):
                 await refuse(sid, parsed)
                 return
+            if not runtime.connections.is_stored(key):  # the visitor's first message
+                runtime.connections.stored(await runtime.service.ensure_session(key))
             message = UserMessage(
                 parsed.text,
                 LiveChatOutput(runtime.service),

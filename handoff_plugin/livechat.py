@@ -100,28 +100,32 @@ class LiveChatService:
     # --- visitor sessions ---
 
     async def open_session(self, token: object) -> OpenedSession:
-        """The session `token` names if we minted it and it exists; otherwise a fresh one.
+        """The session `token` names if we signed it; otherwise a fresh one.
 
-        A forged, altered or unknown token never reaches anyone else's conversation."""
+        A forged or altered token never reaches anyone else's conversation. Opening writes
+        nothing: the conversation is stored when the visitor first writes (`ensure_session`)."""
         verified = self.signer.verify(token)
         if verified is not None:
             async with self.store.transaction() as tx:
-                q = LiveChatQueries(tx)
-                existing = await q.session(verified.key)
-                if existing is not None:
-                    await q.touch_session(verified.key)
-                    return OpenedSession(existing, verified.token, is_new=False)
+                existing = await LiveChatQueries(tx).session(verified.key)
+            session = existing or LiveChatSession(verified.key, None, 0)
+            return OpenedSession(session, verified.token, is_new=False)
         if token:
-            log.info(
-                "handoff.livechat.session_rejected",
-                reason="unknown" if verified else "bad_signature",
-            )
+            log.info("handoff.livechat.session_rejected", reason="bad_signature")
         minted = self.signer.mint()
+        return OpenedSession(LiveChatSession(minted.key, None, 0), minted.token, is_new=True)
+
+    async def ensure_session(self, key: str) -> LiveChatSession:
+        """Store the session and its conversation (on the visitor's first message; idempotent)."""
         async with self.store.transaction() as tx:
-            conversation = await tx.ensure_conversation(minted.key, CHANNEL)
-            session = await LiveChatQueries(tx).create_session(minted.key, conversation.id)
+            q = LiveChatQueries(tx)
+            existing = await q.session(key)
+            if existing is not None:
+                return existing
+            conversation = await tx.ensure_conversation(key, CHANNEL)
+            session = await q.create_session(key, conversation.id)
         log.info("handoff.livechat.session_created", conversation_id=conversation.id)
-        return OpenedSession(session, minted.token, is_new=True)
+        return session
 
     async def mark_delivered(self, delivered: Mapping[str, int]) -> None:
         async with self.store.transaction() as tx:

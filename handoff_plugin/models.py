@@ -115,9 +115,11 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class LiveChatSession:
-    """A visitor's live-chat session: `key` is the conversation's Rasa sender id."""
+    """A visitor's live-chat session: `key` is the conversation's Rasa sender id.
+
+    Nothing is stored until the visitor first writes: until then `conversation_id` is None (a page
+    view that never chats leaves no conversation behind)."""
 
     key: str
-    conversation_id: int
+    conversation_id: int | None
     delivered_seq: int  # the newest message known to have been sent to one of its sockets
-    created_at: datetime

@@ -32,7 +32,7 @@ class Emitter(Protocol):
 @dataclass
 class _Session:
     key: str
-    conversation_id: int
+    conversation_id: int | None  # None until the visitor's first message stores it
     delivered: int  # the newest seq any socket of this session was sent
     cursors: dict[str, int] = field(default_factory=dict)  # sid -> newest seq sent
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -51,6 +51,16 @@ class VisitorConnections:
     def session_of(self, sid: str) -> str | None:
         return self._session_of.get(sid)
 
+    def is_stored(self, key: str) -> bool:
+        """Whether the session's conversation exists (the visitor has written before)."""
+        state = self._sessions.get(key)
+        return state is not None and state.conversation_id is not None
+
+    def stored(self, session: LiveChatSession) -> None:
+        state = self._sessions.get(session.key)
+        if state is not None and state.conversation_id is None:
+            state.conversation_id = session.conversation_id
+
     def sockets_of(self, key: str) -> list[str]:
         session = self._sessions.get(key)
         return list(session.cursors) if session else []
@@ -65,6 +75,11 @@ class VisitorConnections:
             )
         self._session_of[sid] = session.key
         async with state.lock:
+            if state.conversation_id is None:
+                state.conversation_id = session.conversation_id
+            if state.conversation_id is None:  # nothing was ever said
+                state.cursors[sid] = 0
+                return 0
             newest = await self._service.last_seq(state.conversation_id)
             state.delivered = max(state.delivered, session.delivered_seq)
             start = state.delivered if last_seq is None else last_seq
@@ -95,6 +110,7 @@ class VisitorConnections:
         async with state.lock:
             if not state.cursors:
                 return
+            state.conversation_id = message.conversation_id
             oldest = min(state.cursors.values())
             if message.seq <= oldest:
                 return
@@ -109,9 +125,12 @@ class VisitorConnections:
     async def catch_up_all(self) -> None:
         """After a lag: send every socket whatever it has not been sent yet."""
         for state in list(self._sessions.values()):
+            if state.conversation_id is None:
+                continue
             newest = await self._service.last_seq(state.conversation_id)
             async with state.lock:
                 if state.cursors and min(state.cursors.values()) < newest:
+                    assert state.conversation_id is not None
                     batch = await self._service.messages_after(
                         state.conversation_id, min(state.cursors.values()), until_seq=newest
                     )

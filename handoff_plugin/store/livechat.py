@@ -48,7 +48,6 @@ def _session(row: Row) -> LiveChatSession:
         key=row.session_key,
         conversation_id=row.conversation_id,
         delivered_seq=row.delivered_seq,
-        created_at=row.created_at,
     )
 
 
@@ -188,16 +187,21 @@ class LiveChatQueries:
     # --- visitor sessions ---
 
     async def create_session(self, session_key: str, conversation_id: int) -> LiveChatSession:
+        """The session row (created now, or by whoever was first)."""
         now = self.tx.clock()
-        await self.conn.execute(
-            livechat_sessions.insert().values(
-                session_key=session_key,
-                conversation_id=conversation_id,
-                delivered_seq=0,
-                created_at=now,
-                last_seen_at=now,
-            )
-        )
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    livechat_sessions.insert().values(
+                        session_key=session_key,
+                        conversation_id=conversation_id,
+                        delivered_seq=0,
+                        created_at=now,
+                        last_seen_at=now,
+                    )
+                )
+        except IntegrityError:  # another tab or process created it first
+            pass
         session = await self.session(session_key)
         assert session is not None
         return session
@@ -210,20 +214,13 @@ class LiveChatQueries:
         ).first()
         return _session(row) if row else None
 
-    async def touch_session(self, session_key: str) -> None:
-        await self.conn.execute(
-            livechat_sessions.update()
-            .where(livechat_sessions.c.session_key == session_key)
-            .values(last_seen_at=self.tx.clock())
-        )
-
     async def mark_delivered(self, session_key: str, seq: int) -> None:
         """Remember that the session's sockets were sent everything up to `seq` (never goes back)."""
         await self.conn.execute(
             livechat_sessions.update()
             .where(livechat_sessions.c.session_key == session_key)
             .where(livechat_sessions.c.delivered_seq < seq)
-            .values(delivered_seq=seq)
+            .values(delivered_seq=seq, last_seen_at=self.tx.clock())
         )
 
     # --- generated secrets ---

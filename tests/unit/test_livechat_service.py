@@ -217,10 +217,24 @@ async def test_a_forged_session_id_gets_a_fresh_session_not_someone_elses(
 ) -> None:
     first = await service.open_session(None)
     assert first.is_new
+    stored = await service.ensure_session(first.session.key)
     again = await service.open_session(first.token)
-    assert not again.is_new and again.session.key == first.session.key
-    forged = await service.open_session(
-        first.session.key + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    )
+    assert not again.is_new and again.session == stored
+    forged = await service.open_session(first.session.key + "." + "A" * 43)
     assert forged.is_new and forged.session.key != first.session.key
-    assert forged.session.conversation_id != first.session.conversation_id
+    assert forged.session.conversation_id is None
+
+
+async def test_a_page_view_stores_nothing_until_the_visitor_writes(
+    service: LiveChatService,
+) -> None:
+    opened = await service.open_session(None)
+    assert opened.session.conversation_id is None
+    assert await service.state_of(opened.session.key) is ConversationState.BOT
+    async with service.store.transaction() as tx:
+        assert await tx.conversation_by_sender(opened.session.key) is None
+    reopened = await service.open_session(opened.token)  # a reload before writing anything
+    assert not reopened.is_new and reopened.session.key == opened.session.key
+    stored = await service.ensure_session(opened.session.key)
+    assert stored.conversation_id is not None
+    assert await service.ensure_session(opened.session.key) == stored

@@ -62,7 +62,8 @@ async def settle() -> None:
 
 
 async def session(service: LiveChatService) -> LiveChatSession:
-    return (await service.open_session(None)).session
+    """A visitor who has written (the channel stores the session on the first message)."""
+    return await service.ensure_session((await service.open_session(None)).session.key)
 
 
 async def test_every_tab_of_a_session_receives_every_message_once(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from rasa.shared.core.events import (
@@ -242,3 +243,26 @@ async def test_ending_live_chat_closes_the_escalation(livechat_server: RunningSe
         await tab.say("I need a human again")
         assert any("passed your request" in t for t in await tab.texts_until_quiet())
         await asyncio.sleep(0)
+
+
+async def trigger_intent(server: RunningServer, sender_id: str, intent: str) -> int:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{server.url}/conversations/{sender_id}/trigger_intent?output_channel=latest",
+            json={"name": intent},
+        ) as resp:
+            return resp.status
+
+
+async def test_bot_messages_triggered_from_outside_reach_the_widget_but_not_during_live_chat(
+    livechat_server: RunningServer,
+) -> None:
+    async with visitor(livechat_server.url) as tab:
+        await tab.say("hello")
+        await tab.texts_until_quiet()
+        assert await trigger_intent(livechat_server, tab.sender_id, "faq_opening_hours") == 200
+        assert any("Monday to Friday" in t for t in await tab.texts_until_quiet())
+
+        await go_live(livechat_server, tab)
+        assert await trigger_intent(livechat_server, tab.sender_id, "faq_opening_hours") == 200
+        assert await tab.nothing_for() == []
