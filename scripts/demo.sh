@@ -16,13 +16,16 @@ fi
 
 pids=()
 stop() {
+  local status=${1:-$?}
   trap - INT TERM EXIT
   echo; echo "demo: stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "demo: stopped"
+  exit "$status"
 }
-trap stop INT TERM EXIT
+trap 'stop 0' INT TERM
+trap stop EXIT
 
 for port in "$RASA_PORT" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -70,3 +73,4 @@ cat <<EOT
 EOT
 wait -n "${pids[@]}" || true
 echo "demo: a server exited unexpectedly; see .handoff/logs/" >&2
+exit 1
