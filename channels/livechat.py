@@ -25,6 +25,7 @@ from socketio import AsyncServer
 
 from handoff_plugin.livechat import CHANNEL, LiveChatService
 from handoff_plugin.livechat_runtime import livechat_service
+from handoff_plugin.pubsub import Subscription
 from handoff_plugin.runtime import Services
 from handoff_plugin.settings import Settings, load_settings
 from handoff_plugin.throttle import RateLimiter
@@ -99,6 +100,7 @@ class _Runtime:
             settings.livechat.rate_limit_burst, settings.livechat.rate_limit_per_minute
         )
         self.max_length = settings.livechat.max_message_length
+        self.subscription: Subscription | None = None
         self.delivery: asyncio.Task[None] | None = None
 
 
@@ -136,7 +138,8 @@ class LiveChatInput(InputChannel):
         async def emit(event: str, data: Any, to: str) -> None:
             await sio.emit(event, data, to=to)
 
-        async def refuse(sid: str, error: ProtocolError) -> None:
+        async def refuse(sid: str, error: ProtocolError, key: str | None = None) -> None:
+            log.info("handoff.livechat.refused", code=error.code, session=(key or "")[:8])
             await sio.emit(ERROR_EVENT, error.as_event(), to=sid)
 
         @blueprint.listener("before_server_start")
@@ -144,9 +147,8 @@ class LiveChatInput(InputChannel):
             service = await livechat_service(app, self._services)
             current = await service.settings.current()
             runtime = _Runtime(service, VisitorConnections(service, emit), current)
-            runtime.delivery = asyncio.create_task(
-                runtime.connections.run(service.broker.subscribe())
-            )
+            runtime.subscription = service.broker.subscribe()
+            runtime.delivery = asyncio.create_task(runtime.connections.run(runtime.subscription))
             self._runtime = runtime
 
         @blueprint.listener("before_server_stop")
@@ -154,6 +156,8 @@ class LiveChatInput(InputChannel):
             runtime, self._runtime = self._runtime, None
             if runtime is None:
                 return
+            if runtime.subscription is not None:
+                await runtime.subscription.close()
             if runtime.delivery is not None:
                 runtime.delivery.cancel()
             await runtime.connections.save_cursors()
@@ -218,20 +222,17 @@ class LiveChatInput(InputChannel):
                 return
             wait = runtime.limiter.try_acquire(key)
             if wait:
-                log.info("handoff.livechat.throttled", retry_after=round(wait, 1))
-                await refuse(
-                    sid,
-                    ProtocolError(
-                        "rate_limited",
-                        "You are sending messages too quickly; this one was not delivered. "
-                        "Please wait a moment and send it again.",
-                        retry_after=wait,
-                    ),
+                throttled = ProtocolError(
+                    "rate_limited",
+                    "You are sending messages too quickly; this one was not delivered. "
+                    "Please wait a moment and send it again.",
+                    retry_after=wait,
                 )
+                await refuse(sid, throttled, key)
                 return
             parsed = parse_user_uttered(data, runtime.max_length)
             if isinstance(parsed, ProtocolError):
-                await refuse(sid, parsed)
+                await refuse(sid, parsed, key)
                 return
             if not runtime.connections.is_stored(key):  # the visitor's first message
                 runtime.connections.stored(await runtime.service.ensure_session(key))
@@ -246,9 +247,9 @@ class LiveChatInput(InputChannel):
                 await on_new_message(message)
             except Exception:  # the visitor must learn that this message was not handled
                 log.exception("handoff.livechat.turn_failed", session=key[:8])
-                await refuse(
-                    sid,
-                    ProtocolError("internal_error", "Sorry, that message could not be handled."),
+                failed = ProtocolError(
+                    "internal_error", "Sorry, that message could not be handled."
                 )
+                await refuse(sid, failed, key)
 
         return blueprint
