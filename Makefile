@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 MODEL := models/handoff.tar.gz
 BOT_FILES := $(wildcard data/*.yml) domain.yml config.yml
 
-.PHONY: demo test setup model lint typecheck unit services constraints clean
+.PHONY: demo test setup model webchat lint typecheck unit services constraints clean
 
 setup: $(VENV)/.installed
 
@@ -29,10 +29,16 @@ $(MODEL): $(BOT_FILES) | $(VENV)/.installed
 services: setup
 	@bash scripts/system_services.sh
 
-demo: setup model
+# rasa-webchat's bundle for the live-chat demo page (from npm, checksum-pinned, not committed).
+webchat: vendor/rasa-webchat/index.js
+
+vendor/rasa-webchat/index.js: scripts/fetch_webchat.sh
+	@bash scripts/fetch_webchat.sh
+
+demo: setup model webchat
 	@bash scripts/demo.sh
 
-test: setup model services
+test: setup model services webchat
 	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -49,4 +55,4 @@ constraints:
 	  | sed '1i # Every package of the venv, pinned: Rasa 3.6.21 and its pins, plus what rasa-handoff adds. Regenerate with `make constraints`.' > constraints.txt
 
 clean:
-	rm -rf models .handoff .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf models .handoff .pytest_cache .mypy_cache .ruff_cache test-artifacts vendor

@@ -4,9 +4,17 @@ from handoff_plugin.errors import (
     ConfigurationError,
     DeliveryError,
     HandoffError,
+    InvalidInput,
     NotFound,
     PermissionDenied,
 )
 
-__all__ = ["ConfigurationError", "DeliveryError", "HandoffError", "NotFound", "PermissionDenied"]
+__all__ = [
+    "ConfigurationError",
+    "DeliveryError",
+    "HandoffError",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+]
 __version__ = "0.1.0"

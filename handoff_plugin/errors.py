@@ -20,6 +20,10 @@ class DeliveryError(HandoffError):
         self.status = status
 
 
+class InvalidInput(HandoffError):
+    """A request carries a value that cannot be used (empty, too long, wrong type)."""
+
+
 class NotFound(HandoffError):
     """The conversation, escalation or agent asked for does not exist."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 
 class ConversationState(str, Enum):
@@ -77,3 +77,49 @@ class Escalation:
     created_at: datetime
     # The conversation's latest lines when it was escalated (not stored; the tracker has it all).
     transcript: tuple[TranscriptLine, ...] = ()
+
+
+class Author(str, Enum):
+    """Who wrote a message of a conversation."""
+
+    VISITOR = "visitor"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"  # texts of the product itself, e.g. "Ann has joined the chat"
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    """The agent who speaks in a live chat, as shown to visitors and kept in transcripts."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a conversation's transcript, numbered by `seq` (1, 2, ...) per conversation.
+
+    `payload` holds what is not plain text (buttons, image, attachment, elements, custom) in Rasa's
+    response shape."""
+
+    conversation_id: int
+    seq: int
+    author: Author
+    text: str | None
+    payload: dict[str, Any] | None
+    agent: AgentRef | None
+    channel: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LiveChatSession:
+    """A visitor's live-chat session: `key` is the conversation's Rasa sender id.
+
+    Nothing is stored until the visitor first writes: until then `conversation_id` is None (a page
+    view that never chats leaves no conversation behind)."""
+
+    key: str
+    conversation_id: int | None
+    delivered_seq: int  # the newest message known to have been sent to one of its sockets

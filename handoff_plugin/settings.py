@@ -198,11 +198,38 @@ class LivechatSettings(_Section):
     session_secret: SecretStr = SecretStr("")
     cors_allowed_origins: tuple[str, ...] = ()
     socket_path: str = "/socket.io"
+    max_message_length: int = Field(default=2000, ge=1, le=100_000)
+    rate_limit_burst: int = Field(default=10, ge=1)
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    webchat_script: str = "vendor/rasa-webchat/index.js"
 
     @validator("cors_allowed_origins", pre=True)
     def _origins(cls, value: Any) -> tuple[str, ...]:  # noqa: N805
         parts = value.split(";") if isinstance(value, str) else list(value or ())
-        return tuple(p.strip() for p in parts if p.strip())
+        origins = tuple(p.strip().rstrip("/") for p in parts if p.strip())
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^\s/]+", origin):
+                raise ValueError(
+                    f'"{origin}" is not an origin like https://www.example.com '
+                    '(scheme and host, no path); separate origins with ";" or use "*" for any'
+                )
+        return origins
+
+    @validator("session_secret")
+    def _long_secret(cls, value: SecretStr) -> SecretStr:  # noqa: N805
+        if value.get_secret_value() and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "use at least 16 characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                "or leave it empty to have one generated and kept in the database"
+            )
+        return value
+
+    @validator("socket_path")
+    def _path(cls, value: str) -> str:  # noqa: N805
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", value):
+            raise ValueError('must be a URL path starting with "/", e.g. /socket.io')
+        return value.rstrip("/") or "/socket.io"
 
 
 # Every visitor-facing text, with the placeholders it may use.

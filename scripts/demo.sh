@@ -10,16 +10,22 @@ mkdir -p .handoff/logs
 
 "$VENV/bin/handoff" check >/dev/null
 "$VENV/bin/handoff" db upgrade
+if [ ! -f vendor/rasa-webchat/index.js ]; then
+  bash scripts/fetch_webchat.sh
+fi
 
 pids=()
 stop() {
+  local status=${1:-$?}
   trap - INT TERM EXIT
   echo; echo "demo: stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "demo: stopped"
+  exit "$status"
 }
-trap stop INT TERM EXIT
+trap 'stop 0' INT TERM
+trap stop EXIT
 
 for port in "$RASA_PORT" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -54,14 +60,17 @@ cat <<EOT
 
   rasa-handoff demo is running.
 
+  Chat in the browser (rasa-webchat widget on the livechat channel):
+    http://localhost:$RASA_PORT/webhooks/livechat/demo
   Talk to the bot (REST channel):
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
-  Socket.io (rasa-webchat): http://localhost:$RASA_PORT  (socket path /socket.io)
+  Socket.io for your own rasa-webchat page: http://localhost:$RASA_PORT  (socket path /socket.io)
   Rasa HTTP API:            http://localhost:$RASA_PORT/status
   Action server:            http://localhost:$ACTIONS_PORT/health
-  Escalations are stored in .handoff/handoff.db; logs in .handoff/logs/.
+  Escalations and transcripts are stored in .handoff/handoff.db; logs in .handoff/logs/.
 
   Press Ctrl-C to stop.
 EOT
 wait -n "${pids[@]}" || true
 echo "demo: a server exited unexpectedly; see .handoff/logs/" >&2
+exit 1

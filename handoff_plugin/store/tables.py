@@ -63,6 +63,10 @@ conversations = sa.Table(
     sa.Column("last_message_at", UtcDateTime),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # Added by migration 0003 (live chat): the newest message's `seq` and when it was written.
+    sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_activity_at", UtcDateTime),
+    sa.Index("ix_conversations_last_activity_at", "last_activity_at"),
 )
 
 escalations = sa.Table(
@@ -156,4 +160,49 @@ round_robin_cursors = sa.Table(
     sa.Column("recipients", sa.JSON, nullable=False),
     sa.Column("assigned", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# --- Live chat (migration 0003) ---
+
+# Every message of a conversation, numbered per conversation: reconnect replay ("after seq N")
+# and the inbox transcript read it.
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    # visitor | bot | agent | system
+    sa.Column("author", sa.String(16), nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("agent_name", sa.String(200)),
+    sa.Column("text", sa.Text),
+    # buttons, image, attachment, elements, custom: Rasa's response shape
+    sa.Column("payload", sa.JSON),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_id_seq"),
+)
+
+# A visitor's live-chat session; `session_key` is the conversation's Rasa sender id. The visitor
+# holds `<session_key>.<signature>`; the signature, not this table, proves who minted it.
+livechat_sessions = sa.Table(
+    "livechat_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("session_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("delivered_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+# Secrets the plugin generates for itself on first start (e.g. the live-chat session key), so
+# every process of one deployment shares them.
+generated_secrets = sa.Table(
+    "generated_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )

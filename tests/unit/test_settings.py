@@ -108,3 +108,22 @@ def test_secrets_are_masked_in_the_effective_settings(tmp_path: Path) -> None:
     assert masked["webhook"]["secret"] == "********"
     assert masked["email"]["smtp_password"] == "********"
     assert "s3cret" not in repr(masked)
+
+
+def test_livechat_origins_are_checked_and_split_on_semicolons(tmp_path: Path) -> None:
+    env = {"HANDOFF_LIVECHAT_CORS_ALLOWED_ORIGINS": "https://a.example; http://b.example:8080/"}
+    settings = load_settings(env, config_path=tmp_path / "none.yml")
+    assert settings.livechat.cors_allowed_origins == ("https://a.example", "http://b.example:8080")
+    with pytest.raises(ConfigurationError, match="livechat.cors_allowed_origins"):
+        load_settings(
+            {"HANDOFF_LIVECHAT_CORS_ALLOWED_ORIGINS": "a.example/path"},
+            config_path=tmp_path / "none.yml",
+        )
+
+
+def test_a_short_session_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="at least 16 characters") as error:
+        load_settings(
+            {"HANDOFF_LIVECHAT_SESSION_SECRET": "short-secret"}, config_path=tmp_path / "n.yml"
+        )
+    assert "short-secret" not in str(error.value)

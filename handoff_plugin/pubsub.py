@@ -1,0 +1,146 @@
+"""Live conversation events for whoever watches them (the visitor channel, the agent inbox).
+
+`Broker` is the interface: `publish` an event, `subscribe()` to receive every event published
+after that, in order. `InProcessBroker` serves one process; a Redis-backed broker with the same
+interface will carry events between replicas (events are plain data: `as_dict`/`from_dict`).
+
+Subscribers must tolerate gaps: a subscriber that falls too far behind gets one `lagged` event in
+place of what it missed and resynchronises from the database (messages are numbered by `seq`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from handoff_plugin.models import AgentRef, Author, ChatMessage, ConversationState
+
+log = structlog.get_logger(__name__)
+
+EventKind = Literal["message.created", "state.changed", "lagged"]
+
+
+@dataclass(frozen=True)
+class ConversationEvent:
+    kind: EventKind
+    conversation_id: int = 0
+    sender_id: str = ""
+    message: ChatMessage | None = None  # message.created
+    state: ConversationState | None = None  # state.changed
+    agent: AgentRef | None = None  # state.changed by an agent
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "conversation_id": self.conversation_id,
+            "sender_id": self.sender_id,
+        }
+        if self.message is not None:
+            m = self.message
+            data["message"] = {
+                "seq": m.seq,
+                "author": m.author.value,
+                "text": m.text,
+                "payload": m.payload,
+                "agent": {"id": m.agent.id, "name": m.agent.name} if m.agent else None,
+                "channel": m.channel,
+                "created_at": m.created_at.isoformat(),
+            }
+        if self.state is not None:
+            data["state"] = self.state.value
+        if self.agent is not None:
+            data["agent"] = {"id": self.agent.id, "name": self.agent.name}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversationEvent:
+        message = None
+        if data.get("message"):
+            m = data["message"]
+            message = ChatMessage(
+                conversation_id=data["conversation_id"],
+                seq=m["seq"],
+                author=Author(m["author"]),
+                text=m["text"],
+                payload=m["payload"],
+                agent=AgentRef(**m["agent"]) if m.get("agent") else None,
+                channel=m["channel"],
+                created_at=datetime.fromisoformat(m["created_at"]),
+            )
+        return cls(
+            kind=data["kind"],
+            conversation_id=data.get("conversation_id", 0),
+            sender_id=data.get("sender_id", ""),
+            message=message,
+            state=ConversationState(data["state"]) if data.get("state") else None,
+            agent=AgentRef(**data["agent"]) if data.get("agent") else None,
+        )
+
+
+class Subscription(Protocol):
+    def __aiter__(self) -> AsyncIterator[ConversationEvent]: ...
+
+    async def close(self) -> None: ...
+
+
+class Broker(Protocol):
+    async def publish(self, event: ConversationEvent) -> None: ...
+
+    def subscribe(self) -> Subscription: ...
+
+
+LAGGED = ConversationEvent(kind="lagged")
+
+
+class _QueueSubscription:
+    def __init__(self, broker: InProcessBroker, max_queued: int) -> None:
+        self._broker = broker
+        self.queue: asyncio.Queue[ConversationEvent | None] = asyncio.Queue(max_queued)
+
+    def offer(self, event: ConversationEvent) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(LAGGED)
+            log.warning("handoff.pubsub.subscriber_lagged", max_queued=self.queue.maxsize)
+
+    async def __aiter__(self) -> AsyncIterator[ConversationEvent]:
+        while True:
+            event = await self.queue.get()
+            if event is None:
+                return
+            yield event
+
+    async def close(self) -> None:
+        """Stop receiving; iteration ends after the events already queued."""
+        self._broker._subscriptions.discard(self)
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class InProcessBroker:
+    """Fan-out to the subscribers of this process; `publish` never blocks on a slow subscriber."""
+
+    def __init__(self, max_queued: int = 10_000) -> None:
+        self._max_queued = max_queued
+        self._subscriptions: set[_QueueSubscription] = set()
+
+    async def publish(self, event: ConversationEvent) -> None:
+        for subscription in list(self._subscriptions):
+            subscription.offer(event)
+
+    def subscribe(self) -> _QueueSubscription:
+        subscription = _QueueSubscription(self, self._max_queued)
+        self._subscriptions.add(subscription)
+        return subscription

@@ -1,0 +1,170 @@
+"""Delivery to visitor sockets: every tab gets every message once, a rejoining tab what it missed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from handoff_plugin.livechat import LiveChatService
+from handoff_plugin.models import AgentRef, LiveChatSession
+from handoff_plugin.pubsub import InProcessBroker
+from handoff_plugin.sessions import SessionSigner
+from handoff_plugin.settings import StaticSettings
+from handoff_plugin.store import Store
+from handoff_plugin.visitor_connections import VisitorConnections
+from tests.unit.test_livechat_service import FakeTranscript
+
+ANN = AgentRef("a1", "Ann")
+
+
+class Sockets:
+    """Stands in for socket.io: what each socket was sent."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[dict[str, Any]]] = {}
+
+    async def __call__(self, event: str, data: Any, to: str) -> None:
+        assert event == "bot_uttered"
+        self.sent.setdefault(to, []).append(data)
+
+    def texts(self, sid: str) -> list[str]:
+        return [p.get("text", "") for p in self.sent.get(sid, [])]
+
+    def seqs(self, sid: str) -> list[int]:
+        return [p["metadata"]["seq"] for p in self.sent.get(sid, [])]
+
+
+@pytest.fixture
+def service(store: Store, settings_provider: StaticSettings) -> LiveChatService:
+    return LiveChatService(
+        store, settings_provider, FakeTranscript(), InProcessBroker(), SessionSigner(b"x" * 20)
+    )
+
+
+@pytest.fixture
+def sockets() -> Sockets:
+    return Sockets()
+
+
+@pytest.fixture
+async def connections(service: LiveChatService, sockets: Sockets) -> Any:
+    connections = VisitorConnections(service, sockets)
+    task = asyncio.create_task(connections.run(service.broker.subscribe()))
+    yield connections
+    task.cancel()
+
+
+async def settle() -> None:
+    """Let the delivery task work through what was published (it may read the database)."""
+    await asyncio.sleep(0.15)
+
+
+async def session(service: LiveChatService) -> LiveChatSession:
+    """A visitor who has written (the channel stores the session on the first message)."""
+    return await service.ensure_session((await service.open_session(None)).session.key)
+
+
+async def test_every_tab_of_a_session_receives_every_message_once(
+    service: LiveChatService, connections: VisitorConnections, sockets: Sockets
+) -> None:
+    s = await session(service)
+    await connections.attach("tab1", s, None)
+    await connections.attach("tab2", s, None)
+    await service.record_visitor_message(s.key, "hi", None, "livechat")
+    await service.record_bot_message(s.key, {"text": "Hello!"}, "livechat")
+    await service.send_agent_message(s.conversation_id, ANN, "Ann here")
+    await settle()
+    for tab in ("tab1", "tab2"):
+        assert sockets.texts(tab) == [
+            "Hello!",
+            "Ann from our team has joined the chat.",
+            "Ann here",
+        ]
+        assert sockets.seqs(tab) == [2, 3, 4]
+
+
+def token_of(service: LiveChatService, s: LiveChatSession) -> str:
+    return f"{s.key}.{service.signer._sign(s.key)}"
+
+
+async def rejoin(service: LiveChatService, s: LiveChatSession) -> LiveChatSession:
+    opened = await service.open_session(token_of(service, s))
+    assert not opened.is_new
+    return opened.session
+
+
+async def test_a_reloaded_page_gets_what_was_sent_while_it_was_away_and_nothing_twice(
+    service: LiveChatService, connections: VisitorConnections, sockets: Sockets
+) -> None:
+    s = await session(service)
+    await connections.attach("before-reload", s, None)
+    await service.record_bot_message(s.key, {"text": "one"}, "livechat")
+    await settle()
+    await connections.detach("before-reload")
+    await service.record_bot_message(s.key, {"text": "two"}, "livechat")
+    await service.record_bot_message(s.key, {"text": "three"}, "livechat")
+    await settle()
+
+    assert await connections.attach("after-reload", await rejoin(service, s), None) == 2
+    await service.record_bot_message(s.key, {"text": "four"}, "livechat")
+    await settle()
+    assert sockets.texts("before-reload") == ["one"]
+    assert sockets.texts("after-reload") == ["two", "three", "four"]
+
+
+async def test_a_client_that_names_its_last_seq_gets_exactly_the_rest(
+    service: LiveChatService, connections: VisitorConnections, sockets: Sockets
+) -> None:
+    s = await session(service)
+    for text in ("one", "two", "three"):
+        await service.record_bot_message(s.key, {"text": text}, "livechat")
+    await connections.attach("client", await rejoin(service, s), 1)
+    assert sockets.seqs("client") == [2, 3]
+    await connections.attach("liar", await rejoin(service, s), 99)  # clamped, keeps receiving
+    await service.record_bot_message(s.key, {"text": "four"}, "livechat")
+    await settle()
+    assert sockets.texts("liar") == ["four"]
+
+
+async def test_a_message_announced_out_of_order_is_preceded_by_the_one_before(
+    service: LiveChatService, connections: VisitorConnections, sockets: Sockets
+) -> None:
+    s = await session(service)
+    await connections.attach("tab", s, None)
+    quiet = LiveChatService(  # writes without telling this process (as another replica would)
+        service.store, service.settings, FakeTranscript(), InProcessBroker(), service.signer
+    )
+    await quiet.record_bot_message(s.key, {"text": "from elsewhere"}, "livechat")
+    await service.record_bot_message(s.key, {"text": "from here"}, "livechat")
+    await settle()
+    assert sockets.texts("tab") == ["from elsewhere", "from here"]
+
+
+async def test_after_a_lag_every_socket_catches_up_from_the_database(
+    service: LiveChatService, sockets: Sockets
+) -> None:
+    service.broker = InProcessBroker(max_queued=2)
+    connections = VisitorConnections(service, sockets)
+    subscription = service.broker.subscribe()
+    s = await session(service)
+    await connections.attach("tab", s, None)
+    for n in range(5):  # nobody consumes: the subscription overflows
+        await service.record_bot_message(s.key, {"text": f"m{n}"}, "livechat")
+    await subscription.close()
+    await connections.run(subscription)
+    assert sockets.texts("tab") == [f"m{n}" for n in range(5)]
+
+
+async def test_two_visitors_never_see_each_others_messages(
+    service: LiveChatService, connections: VisitorConnections, sockets: Sockets
+) -> None:
+    a, b = await session(service), await session(service)
+    await connections.attach("a", a, None)
+    await connections.attach("b", b, None)
+    await service.record_bot_message(a.key, {"text": "for a"}, "livechat")
+    await service.record_bot_message(b.key, {"text": "for b"}, "livechat")
+    await settle()
+    assert sockets.texts("a") == ["for a"]
+    assert sockets.texts("b") == ["for b"]
