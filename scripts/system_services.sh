@@ -23,4 +23,8 @@ apt_install() {  # package...
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+# PostgreSQL server binaries: the scale-out tests start a throwaway cluster with initdb.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  apt_install postgresql
+fi
 echo "services: system packages ready"
