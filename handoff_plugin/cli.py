@@ -1,4 +1,5 @@
-"""The `handoff` command: check the configuration, migrate the database, set up a bot."""
+"""The `handoff` command: check the configuration, migrate the database, set up a bot, and
+manage inbox agents."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from handoff_plugin import cli_agents
 from handoff_plugin.bot_setup import init_bot
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.settings import load_settings
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="add handoff to the Rasa bot in BOT_DIR")
     init.add_argument("bot_dir", nargs="?", default=".", metavar="BOT_DIR")
     init.set_defaults(run=_init)
+
+    cli_agents.add_commands(commands)
     return parser
 
 
