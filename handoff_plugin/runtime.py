@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handoff_plugin.escalations import EscalationService
+from handoff_plugin.inbox.feed import EscalationEventWriter
 from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers, build_settings
 from handoff_plugin.store import Store, open_store
@@ -26,7 +27,8 @@ class Services:
         return cls(
             settings=provider,
             store=store,
-            escalations=EscalationService(store, provider),
+            # The inbox learns of escalations through its event log, whichever process records them.
+            escalations=EscalationService(store, provider, [EscalationEventWriter()]),
         )
 
     async def close(self) -> None:
