@@ -178,12 +178,13 @@ class AgentService:
         ok = await self.passwords.verify(
             found[1] if found else None, password[:MAX_PASSWORD_LENGTH]
         )
+        if not ok or found is None:
+            async with self.store.transaction() as tx:  # committed: the failure counts
+                await self.throttle.failed(AgentQueries(tx), keys, tx.clock())
+            log.warning("handoff.inbox.login_failed", known_account=found is not None)
+            raise BadCredentials()
         async with self.store.transaction() as tx:
             q = AgentQueries(tx)
-            if not ok or found is None:
-                await self.throttle.failed(q, keys, tx.clock())
-                log.warning("handoff.inbox.login_failed", known_account=found is not None)
-                raise BadCredentials()
             agent, password_hash = found
             await self.throttle.succeeded(q, account_key(agent.email))
             await q.logged_in(agent.id)
