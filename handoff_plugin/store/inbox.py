@@ -74,6 +74,58 @@ _ESCALATION_COLUMNS = (
 )
 
 
+def list_query(agent_id: int, status: Status, query: str | None) -> sa.sql.Select:
+    """The conversation list, newest activity first, without paging (see `list_conversations`)."""
+    reads = conversation_reads
+    unread = sa.exists().where(
+        messages.c.conversation_id == c.c.id,
+        messages.c.seq > sa.func.coalesce(reads.c.read_seq, 0),
+        messages.c.author == Author.VISITOR.value,
+    )
+    select = (
+        sa.select(
+            c.c.id,
+            c.c.state,
+            c.c.channel,
+            c.c.visitor_id,
+            c.c.last_message,
+            c.c.last_activity_at,
+            v.c.email,
+            v.c.first_name,
+            v.c.last_name,
+            unread.label("unread"),
+        )
+        .select_from(
+            c.outerjoin(v, v.c.id == c.c.visitor_id).outerjoin(
+                reads, sa.and_(reads.c.agent_id == agent_id, reads.c.conversation_id == c.c.id)
+            )
+        )
+        .where(c.c.last_activity_at.isnot(None))
+        .order_by(c.c.last_activity_at.desc(), c.c.id.desc())
+    )
+    state = STATUSES[status]
+    if state is not None:
+        select = select.where(c.c.state == state.value)
+    if query:
+        pattern = like_pattern(query)
+        full_name = v.c.first_name + " " + v.c.last_name
+        matching_visitors = sa.select(v.c.id).where(
+            sa.or_(
+                v.c.email.ilike(pattern, escape="\\"),
+                v.c.first_name.ilike(pattern, escape="\\"),
+                v.c.last_name.ilike(pattern, escape="\\"),
+                full_name.ilike(pattern, escape="\\"),
+            )
+        )
+        matching_messages = sa.select(messages.c.conversation_id).where(
+            messages.c.text.ilike(pattern, escape="\\")
+        )
+        select = select.where(
+            sa.or_(c.c.visitor_id.in_(matching_visitors), c.c.id.in_(matching_messages))
+        )
+    return select
+
+
 class InboxQueries:
     def __init__(self, tx: StoreTransaction) -> None:
         self.tx = tx
@@ -93,58 +145,11 @@ class InboxQueries:
 
         Keyset pagination: the next page starts after the last row's (activity, id), read from
         the (state,) activity, id index, so page 2,000 costs what page 1 does."""
-        reads = conversation_reads
-        unread = sa.exists().where(
-            messages.c.conversation_id == c.c.id,
-            messages.c.seq > sa.func.coalesce(reads.c.read_seq, 0),
-            messages.c.author == Author.VISITOR.value,
-        )
-        select = (
-            sa.select(
-                c.c.id,
-                c.c.state,
-                c.c.channel,
-                c.c.visitor_id,
-                c.c.last_message,
-                c.c.last_activity_at,
-                v.c.email,
-                v.c.first_name,
-                v.c.last_name,
-                unread.label("unread"),
-            )
-            .select_from(
-                c.outerjoin(v, v.c.id == c.c.visitor_id).outerjoin(
-                    reads, sa.and_(reads.c.agent_id == agent_id, reads.c.conversation_id == c.c.id)
-                )
-            )
-            .where(c.c.last_activity_at.isnot(None))
-            .order_by(c.c.last_activity_at.desc(), c.c.id.desc())
-            .limit(limit + 1)
-        )
-        state = STATUSES[status]
-        if state is not None:
-            select = select.where(c.c.state == state.value)
+        select = list_query(agent_id, status, query).limit(limit + 1)
         if cursor is not None:
             select = select.where(
                 sa.tuple_(c.c.last_activity_at, c.c.id)
                 < sa.tuple_(sa.literal(cursor.activity_at, UtcDateTime), sa.literal(cursor.id))
-            )
-        if query:
-            pattern = like_pattern(query)
-            full_name = v.c.first_name + " " + v.c.last_name
-            matching_visitors = sa.select(v.c.id).where(
-                sa.or_(
-                    v.c.email.ilike(pattern, escape="\\"),
-                    v.c.first_name.ilike(pattern, escape="\\"),
-                    v.c.last_name.ilike(pattern, escape="\\"),
-                    full_name.ilike(pattern, escape="\\"),
-                )
-            )
-            matching_messages = sa.select(messages.c.conversation_id).where(
-                messages.c.text.ilike(pattern, escape="\\")
-            )
-            select = select.where(
-                sa.or_(c.c.visitor_id.in_(matching_visitors), c.c.id.in_(matching_messages))
             )
         rows = (await self.conn.execute(select)).all()
         items = [

@@ -1,4 +1,5 @@
-"""A real action server (subprocess) and the trained model loaded in process, once per session."""
+"""A real action server (subprocess), the trained model loaded in process, and a Rasa server
+with the livechat, REST and inbox channels on top of them, once per session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from handoff_plugin import pause_guard
+from handoff_plugin.runtime import Services
 from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers
 from handoff_plugin.store import Store, open_store
@@ -56,11 +59,17 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
     workdir = tmp_path_factory.mktemp("actions")
     database_url = f"sqlite+aiosqlite:///{workdir}/handoff.db"
     port = free_port()
+    # rasa-sdk imports a package named `rasa_sdk_plugins` if it finds one. This checkout has none,
+    # but a development venv may hold another checkout's editable install that has one (and that
+    # would load that checkout's code here): a no-op stand-in after ROOT keeps this one's.
+    stand_in = workdir / "stand_in" / "rasa_sdk_plugins"
+    stand_in.mkdir(parents=True)
+    (stand_in / "__init__.py").write_text("def init_hooks(manager):\n    pass\n")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
         "HANDOFF_DATABASE_URL": database_url,
         "HANDOFF_CONFIG": str(ROOT / "tests" / "data" / "handoff.yml"),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{stand_in.parent}",
     }
     log = workdir / "actions.log"
     with log.open("wb") as out:
@@ -123,3 +132,25 @@ class Visitor:
 
     async def texts(self, text: str) -> list[str]:
         return [m.get("text", "") for m in await self.say(text)]
+
+
+# Generous for conversations; the flood test sends far more than this at once.
+LIVECHAT = {"livechat": {"rate_limit_burst": 15, "rate_limit_per_minute": 600}}
+
+
+def server_layers(action_server: ActionServer) -> list[dict[str, Any]]:
+    env = {"HANDOFF_DATABASE_URL": action_server.database_url}
+    return [*base_layers(env, ROOT / "tests" / "data" / "handoff.yml"), LIVECHAT]
+
+
+@pytest.fixture(scope="session")
+async def livechat_server(agent: Any, action_server: ActionServer) -> AsyncIterator[Any]:
+    """`rasa run` in this process: livechat (visitors), REST and inbox (agents) channels."""
+    from tests.integration.livechat.harness import start_server
+
+    services = await Services.create(server_layers(action_server))
+    server = await start_server(agent, services, free_port())
+    yield server
+    await server.stop()
+    pause_guard.uninstall()
+    await services.close()

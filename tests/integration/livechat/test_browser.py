@@ -31,10 +31,14 @@ CHROMIUM_ARGS = [
 ANN = AgentRef("agent-ann", "Ann")
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
+def require_chromium() -> None:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `make services` (apt-get install chromium)")
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    require_chromium()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 900})

@@ -171,12 +171,17 @@
       var input = el("textarea", { id: id, rows: current[key].length > 90 ? 3 : 2, dataset: { text: key } });
       input.value = current[key];
       var placeholders = loc.placeholders[key].map(function (p) { return "{" + p + "}"; }).join(" ");
-      var reset = el("button", { type: "button", className: "link", text: "Reset to default", onclick: function () {
+      var customized = current[key] !== loc.defaults[key];
+      var reset = el("button", { type: "button", className: "link", text: "Reset to default", hidden: !customized, onclick: function () {
         input.value = loc.defaults[key];
         input.dataset.reset = "1";
+        reset.hidden = true;
       } });
+      input.addEventListener("input", function () { reset.hidden = input.value === loc.defaults[key]; });
       texts.appendChild(el("div", { className: "field text-field", dataset: { field: "localization.texts." + language + "." + key } },
-        el("label", { for: id }, el("span", { text: loc.labels[key] || key }), el("code", { className: "key", text: key })),
+        el("label", { for: id },
+          el("span", null, el("span", { text: loc.labels[key] || key }), customized ? el("span", { className: "changed", text: "changed" }) : null),
+          el("code", { className: "key", text: key })),
         input,
         el("p", { className: "hint" },
           el("span", { text: "Default: " }), el("span", { className: "default-text", text: loc.defaults[key] }),
