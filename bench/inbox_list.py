@@ -147,6 +147,7 @@ def seed(path: Path, total: int, rng: random.Random) -> dict[str, Any]:
                     "created_at": fmt(at),
                 }
             )
+    known = next(r["visitor_id"] for r in conversation_rows if r["visitor_id"])  # has a chat
     with engine.begin() as conn:
         for table, rows in (
             (visitors, visitor_rows),
@@ -164,8 +165,8 @@ def seed(path: Path, total: int, rng: random.Random) -> dict[str, Any]:
         "messages": len(message_rows),
         "waiting": sum(1 for r in conversation_rows if r["state"] == "escalated"),
         "live": sum(1 for r in conversation_rows if r["state"] == "live"),
-        "email": "visitor777@mail",
-        "name": f"{visitor_rows[776]['first_name']} {visitor_rows[776]['last_name']}",
+        "email": f"visitor{known}@mail",
+        "name": f"{visitor_rows[known - 1]['first_name']} {visitor_rows[known - 1]['last_name']}",
     }
 
 

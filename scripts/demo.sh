@@ -11,6 +11,17 @@ mkdir -p .handoff/logs
 "$VENV/bin/handoff" check >/dev/null
 "$VENV/bin/handoff" db upgrade
 
+# A demo agent for the inbox: its password is generated once and kept in .handoff/ (not in git).
+DEMO_AGENT=${DEMO_AGENT:-agent@example.com}
+PASSWORD_FILE=.handoff/demo-agent-password
+if [ ! -s "$PASSWORD_FILE" ]; then
+  (umask 077; "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$PASSWORD_FILE")
+fi
+DEMO_PASSWORD=$(cat "$PASSWORD_FILE")
+if ! "$VENV/bin/handoff" agent list | grep -q "^$DEMO_AGENT "; then
+  printf '%s\n' "$DEMO_PASSWORD" | "$VENV/bin/handoff" agent add "$DEMO_AGENT" --name "Demo Agent" --password-stdin
+fi
+
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -19,7 +30,8 @@ stop() {
   wait 2>/dev/null || true
   echo "demo: stopped"
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
 
 for port in "$RASA_PORT" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -53,6 +65,13 @@ wait_for "http://127.0.0.1:$RASA_PORT/status" rasa "${pids[1]}"
 cat <<EOT
 
   rasa-handoff demo is running.
+
+  Agent inbox:      http://localhost:$RASA_PORT/webhooks/inbox
+                    log in as $DEMO_AGENT / $DEMO_PASSWORD
+                    (the password is kept in $PASSWORD_FILE; change it with
+                     .venv/bin/handoff agent passwd $DEMO_AGENT)
+  Visitor chat:     http://localhost:$RASA_PORT/webhooks/livechat/demo
+                    (rasa-webchat; ask for a person, then answer from the inbox)
 
   Talk to the bot (REST channel):
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
