@@ -15,7 +15,7 @@ from handoff_plugin.store.db import StoreTransaction
 
 log = structlog.get_logger(__name__)
 
-HANDOFF_INTENT = "human_handoff"
+HANDOFF_FORM = "handoff_form"
 OFFER_ACTION = "action_offer_handoff"
 PROFILE_KEYS = ("email", "first_name", "last_name", "phone")
 
@@ -40,6 +40,32 @@ def latest_metadata(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+def _trigger_and_message(events: Sequence[Mapping[str, Any]]) -> tuple[Trigger, str]:
+    """Why the handoff form started: the visitor message that activated it, or, when that
+    message accepted the bot's offer, the message the bot did not understand."""
+    start = len(events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "active_loop" and event.get("name") == HANDOFF_FORM:
+            start = index
+            break
+    before = events[:start]
+    users = [i for i, e in enumerate(before) if e.get("event") == "user"]
+    if not users:
+        return Trigger.INTENT, ""
+    asking = before[users[-1]]
+    actions = [
+        e.get("name")
+        for e in before[: users[-1]]
+        if e.get("event") == "action" and e.get("name") != "action_listen"
+    ]
+    if actions and actions[-1] == OFFER_ACTION:
+        unclear = [before[i] for i in users[:-1]]
+        return Trigger.FALLBACK, (unclear[-1].get("text") or "") if unclear else ""
+    text = asking.get("text") or ""
+    return (Trigger.PAYLOAD if text.startswith("/") else Trigger.INTENT), text
+
+
 @dataclass(frozen=True)
 class EscalationRequest:
     sender_id: str
@@ -61,19 +87,7 @@ class EscalationRequest:
     ) -> EscalationRequest:
         """Derive trigger and asking message from a Rasa tracker's events (newest last)."""
         user_events = [e for e in events if e.get("event") == "user"]
-        trigger, message = Trigger.INTENT, ""
-        for index in range(len(events) - 1, -1, -1):
-            event = events[index]
-            if event.get("event") == "action" and event.get("name") == OFFER_ACTION:
-                trigger = Trigger.FALLBACK
-                earlier = [e for e in events[:index] if e.get("event") == "user"]
-                message = (earlier[-1].get("text") or "") if earlier else ""
-                break
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            if event.get("event") == "user" and intent.get("name") == HANDOFF_INTENT:
-                message = event.get("text") or ""
-                trigger = Trigger.PAYLOAD if message.startswith("/") else Trigger.INTENT
-                break
+        trigger, message = _trigger_and_message(events)
         metadata = latest_metadata(events)
         profile = profile_from_metadata(metadata)
         if email:

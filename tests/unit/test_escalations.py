@@ -146,7 +146,10 @@ def test_request_from_events_finds_the_message_that_asked_for_a_person() -> None
             metadata={"email": "bo@example.com", "first_name": "Bo", "language": "de"},
         ),
         {"event": "action", "name": "handoff_form"},
-        user("bo@example.com", "nlu_fallback", input_channel="socketio"),
+        {"event": "active_loop", "name": "handoff_form"},
+        {"event": "action", "name": "action_listen"},
+        # The email answer may itself be classified as human_handoff: it is not the request.
+        user("bo@example.com", "human_handoff", input_channel="socketio"),
     ]
     req = EscalationRequest.from_events("s1", events, email="bo@example.com")
     assert req.trigger is Trigger.INTENT
@@ -161,7 +164,11 @@ def test_request_from_events_after_an_offer_is_a_fallback_with_the_unclear_messa
     events = [
         user("my flux capacitor is wobbly", "nlu_fallback"),
         {"event": "action", "name": "action_offer_handoff"},
+        {"event": "action", "name": "action_listen"},
         user("/affirm", "affirm"),
+        {"event": "action", "name": "handoff_form"},
+        {"event": "active_loop", "name": "handoff_form"},
+        user("eve@example.com", "human_handoff"),
     ]
     req = EscalationRequest.from_events("s1", events)
     assert req.trigger is Trigger.FALLBACK

@@ -139,7 +139,9 @@ async def test_an_agent_answers_an_escalated_visitor_live_and_hands_back_to_the_
     await expect(
         transcript.locator(".message-visitor", has_text="I want to talk to a human")
     ).to_be_visible()
-    await expect(transcript.locator(".marker-escalation")).to_contain_text("asked for a person")
+    marker = transcript.locator(".marker-escalation")
+    await expect(marker).to_contain_text("Escalated · asked for a person")
+    await expect(marker).to_contain_text("“I want to talk to a human”")
     await expect(agent.locator("#conversation-state")).to_have_text("Waiting for an agent")
     await expect(agent.locator("#visitor-details")).to_contain_text("zoe.browser@example.com")
     await expect(agent.locator("#end-live-chat")).to_be_hidden()
@@ -240,6 +242,7 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await agent.click("nav >> text=Escalations")
     row = agent.locator("#review-days tr", has_text="max.browser@example.com")
     await expect(row).to_contain_text("Asked for a person")
+    await expect(row).to_contain_text("“I want to talk to a human”")
     await expect(row.locator("a")).to_have_attribute("href", re.compile(r"/conversations/\d+$"))
     await agent.screenshot(path=str(ARTIFACTS / "inbox-escalations.png"), full_page=True)
     assert pages.dialogs == []
