@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from argon2 import PasswordHasher
 from sanic import Sanic
 
@@ -215,4 +215,21 @@ def second_store(database_url: str) -> Callable[[], Any]:
     return make
 
 
-ROOT = Path(__file__).resolve().parents[3]
+@pytest.fixture
+async def receiver() -> AsyncIterator[dict[str, Any]]:
+    """A webhook receiver on loopback that records what it got and answers as told."""
+    state: dict[str, Any] = {"requests": [], "status": 200, "answer": "thanks!"}
+
+    async def hook(request: web.Request) -> web.Response:
+        state["requests"].append((dict(request.headers), await request.read()))
+        return web.Response(status=state["status"], text=state["answer"])
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    state["url"] = f"http://127.0.0.1:{port}/hook"
+    yield state
+    await runner.cleanup()

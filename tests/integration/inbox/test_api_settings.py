@@ -3,11 +3,9 @@ reason, changes used from the next escalation on; the test webhook shows the rec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from handoff_plugin.escalations import EscalationRequest
 from handoff_plugin.models import Trigger
@@ -159,26 +157,6 @@ async def test_texts_show_their_defaults_and_a_reset_text_uses_the_default_again
     _, body = await save(ann, {"localization": {"texts": {"fr": {"cancelled": None}}}})
     assert body["localization"]["languages"]["fr"]["cancelled"].startswith("No problem")
     assert "fr" in body["localization"]["languages"]  # the language stays
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[dict[str, Any]]:
-    """A webhook receiver on loopback that records what it got and answers as told."""
-    state: dict[str, Any] = {"requests": [], "status": 200, "answer": "thanks!"}
-
-    async def hook(request: web.Request) -> web.Response:
-        state["requests"].append((dict(request.headers), await request.read()))
-        return web.Response(status=state["status"], text=state["answer"])
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state["url"] = f"http://127.0.0.1:{port}/hook"
-    yield state
-    await runner.cleanup()
 
 
 async def test_the_test_webhook_shows_the_receivers_answer(

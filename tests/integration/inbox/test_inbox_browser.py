@@ -141,7 +141,7 @@ async def test_an_agent_answers_an_escalated_visitor_live_and_hands_back_to_the_
     ).to_be_visible()
     marker = transcript.locator(".marker-escalation")
     await expect(marker).to_contain_text("Escalated · asked for a person")
-    await expect(marker).to_contain_text("“I want to talk to a human”")
+    await expect(marker).to_contain_text("I want to talk to a human")
     await expect(agent.locator("#conversation-state")).to_have_text("Waiting for an agent")
     await expect(agent.locator("#visitor-details")).to_contain_text("zoe.browser@example.com")
     await expect(agent.locator("#end-live-chat")).to_be_hidden()
@@ -188,7 +188,7 @@ async def test_an_agent_answers_an_escalated_visitor_live_and_hands_back_to_the_
 
 
 async def test_settings_saved_in_the_page_change_the_next_escalation(
-    livechat_server: RunningServer, pages: Pages, clean_settings: None
+    livechat_server: RunningServer, pages: Pages, clean_settings: None, receiver: dict[str, Any]
 ) -> None:
     base = livechat_server.url
     agent, visitor = pages.agent, pages.visitor
@@ -209,6 +209,14 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await agent.fill("#email-recipients", "ops@example.com")
     await agent.click("#escalations-form button[type=submit]")
     await expect(agent.locator("#settings-status")).to_contain_text("Saved")
+
+    # "Send test webhook" shows what the receiver answered.
+    await agent.fill("#webhook-url", receiver["url"])
+    await agent.click("#webhook-test")
+    result = agent.locator("#webhook-test-result")
+    await expect(result).to_contain_text("The receiver answered HTTP 200 OK")
+    await expect(result.locator(".answer")).to_have_text("thanks!")
+    assert len(receiver["requests"]) == 1
     await agent.screenshot(path=str(ARTIFACTS / "inbox-settings-escalations.png"), full_page=True)
 
     # A new confirmation text, used by the very next escalation (in the action server).
@@ -242,7 +250,7 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await agent.click("nav >> text=Escalations")
     row = agent.locator("#review-days tr", has_text="max.browser@example.com")
     await expect(row).to_contain_text("Asked for a person")
-    await expect(row).to_contain_text("“I want to talk to a human”")
+    await expect(row).to_contain_text("I want to talk to a human")
     await expect(row.locator("a")).to_have_attribute("href", re.compile(r"/conversations/\d+$"))
     await agent.screenshot(path=str(ARTIFACTS / "inbox-escalations.png"), full_page=True)
     assert pages.dialogs == []
