@@ -28,6 +28,7 @@ from tests.integration.livechat.test_browser import (
 pytestmark = pytest.mark.slow
 
 AGENT_EMAIL = "ann.inbox@example.com"
+COLLEAGUE_EMAIL = "bob.inbox@example.com"
 AGENT_PASSWORD = "inbox browser test password"
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -37,6 +38,7 @@ class Pages:
     agent: Page
     visitor: Page
     dialogs: list[str]
+    colleague: Page  # a second agent, in a browser of their own
 
 
 @pytest.fixture
@@ -53,23 +55,27 @@ async def pages(browser: Browser, livechat_server: RunningServer) -> AsyncIterat
     """An agent's browser and a visitor's, separate contexts (cookies, storage) as two people."""
     ARTIFACTS.mkdir(exist_ok=True)
     agents = AgentService(livechat_server.services.store)
-    if not any(a.email == AGENT_EMAIL for a in await agents.all()):
-        await agents.add(AGENT_EMAIL, "Ann", AGENT_PASSWORD)
+    known = {a.email for a in await agents.all()}
+    for email, name in ((AGENT_EMAIL, "Ann"), (COLLEAGUE_EMAIL, "Bob")):
+        if email not in known:
+            await agents.add(email, name, AGENT_PASSWORD)
     dialogs: list[str] = []
     agent_context = await browser.new_context(viewport={"width": 1360, "height": 860})
     visitor_context = await browser.new_context(viewport={"width": 900, "height": 860})
+    colleague_context = await browser.new_context(viewport={"width": 1360, "height": 860})
     agent = await agent_context.new_page()
     visitor = await visitor_context.new_page()
-    for page in (agent, visitor):
+    colleague = await colleague_context.new_page()
+    for page in (agent, visitor, colleague):
 
         async def dismiss(dialog: Any) -> None:
             dialogs.append(dialog.message)
             await dialog.dismiss()
 
         page.on("dialog", dismiss)
-    yield Pages(agent, visitor, dialogs)
-    await agent_context.close()
-    await visitor_context.close()
+    yield Pages(agent, visitor, dialogs, colleague)
+    for context in (agent_context, visitor_context, colleague_context):
+        await context.close()
 
 
 @pytest.fixture
@@ -80,10 +86,10 @@ async def clean_settings(livechat_server: RunningServer) -> AsyncIterator[None]:
         await tx.save_settings({})
 
 
-async def log_in(page: Page, base: str) -> None:
+async def log_in(page: Page, base: str, email: str = AGENT_EMAIL) -> None:
     await page.goto(f"{base}/webhooks/inbox/")
     await expect(page).to_have_url(re.compile(r"/webhooks/inbox/login\?next="))
-    await page.fill("#email", AGENT_EMAIL)
+    await page.fill("#email", email)
     await page.fill("#password", AGENT_PASSWORD)
     await page.click("button[type=submit]")
     await expect(page.locator("#conversation-list")).to_be_visible()
@@ -119,6 +125,8 @@ async def test_an_agent_answers_an_escalated_visitor_live_and_hands_back_to_the_
     base = livechat_server.url
     agent, visitor = pages.agent, pages.visitor
     await log_in(agent, base)
+    await log_in(pages.colleague, base, COLLEAGUE_EMAIL)
+    await pages.colleague.click(".tabs [data-status=all]")
     await open_widget(visitor, base)
     replies = visitor.locator(".rw-response")
 
@@ -131,6 +139,8 @@ async def test_an_agent_answers_an_escalated_visitor_live_and_hands_back_to_the_
     waiting = await waiting_count(livechat_server.services.store)
     await expect(agent).to_have_title(re.compile(rf"^\({waiting}\) Conversations"))
     await agent.screenshot(path=str(ARTIFACTS / "inbox-list.png"))
+    theirs = pages.colleague.locator(".conversation-item", has_text="zoe.browser@example.com")
+    await expect(theirs.locator(".state")).to_have_text("Waiting")  # every agent sees it live
 
     # The agent opens it: the transcript, the escalation marker, the visitor panel.
     await item.click()
@@ -156,6 +166,7 @@ async def test_an_agent_answers_an_escalated_visitor_live_and_hands_back_to_the_
     await expect(transcript.locator(".marker-live-started")).to_contain_text(
         "Live chat started by Ann"
     )
+    await expect(theirs.locator(".state")).to_have_text("Live")  # the colleague sees it taken
 
     # The visitor answers: it appears live for the agent, and the bot stays silent.
     shown = await replies.count()

@@ -279,10 +279,14 @@
 
   // --- live updates ---
 
-  var listTimer = null, conversationTimer = null;
-  function scheduleList() {
+  // Refresh the list soon, not on every event: the earliest pending refresh wins.
+  var listTimer = null, listDue = 0, conversationTimer = null;
+  function scheduleList(delay) {
+    var due = Date.now() + (delay === undefined ? 200 : delay);
+    if (listTimer && listDue <= due) return;
     clearTimeout(listTimer);
-    listTimer = setTimeout(function () { loadList(false); }, 200);
+    listDue = due;
+    listTimer = setTimeout(function () { listTimer = null; loadList(false); }, due - Date.now());
   }
   function scheduleConversation() {
     clearTimeout(conversationTimer);
@@ -292,7 +296,10 @@
   function onEvent(event) {
     var data = {};
     try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
-    scheduleList();
+    var listed = list.querySelector('[data-id="' + Number(data.conversation_id) + '"]');
+    if (event.type === "state") scheduleList(150);          // escalated, live, back to the bot
+    else if (listed) scheduleList(300);                      // news in a conversation shown
+    else if (view.status === "all") scheduleList(1000);      // any chat may move to the top
     if (data.conversation_id && data.conversation_id === view.openId) scheduleConversation();
   }
 
