@@ -160,6 +160,7 @@ def seed(path: Path, total: int, rng: random.Random) -> dict[str, Any]:
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()
     return {
+        "megabytes": path.stat().st_size / 1e6,
         "visitors": len(visitor_rows),
         "conversations": len(conversation_rows),
         "messages": len(message_rows),
@@ -241,8 +242,11 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
     rng = random.Random(7)
-    workdir = Path(tempfile.mkdtemp(prefix="inbox-bench-"))
-    db = workdir / "handoff.db"
+    with tempfile.TemporaryDirectory(prefix="inbox-bench-") as workdir:
+        await run(Path(workdir) / "handoff.db", args, rng)
+
+
+async def run(db: Path, args: argparse.Namespace, rng: random.Random) -> None:
     url = f"sqlite+aiosqlite:///{db}"
     store = await open_store(url)  # runs the migrations
     started = time.perf_counter()
@@ -250,7 +254,7 @@ async def main() -> None:
     print(
         f"seeded {facts['conversations']:,} conversations, {facts['visitors']:,} visitors, "
         f"{facts['messages']:,} messages ({facts['waiting']:,} waiting, {facts['live']:,} live) "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"in {time.perf_counter() - started:.1f} s; database {facts['megabytes']:.0f} MB"
     )
     agent = await AgentService(store).add("bench@example.com", "Bench", PASSWORD)
     base, server = await start_inbox(store, url)

@@ -31,6 +31,7 @@ from handoff_plugin.store.tables import (
     escalations,
     inbox_events,
     messages,
+    messages_fts,
     visitors,
 )
 
@@ -74,8 +75,18 @@ _ESCALATION_COLUMNS = (
 )
 
 
-def list_query(agent_id: int, status: Status, query: str | None) -> sa.sql.Select:
-    """The conversation list, newest activity first, without paging (see `list_conversations`)."""
+def fts_phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: matched as a substring by the trigram index."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def list_query(
+    agent_id: int, status: Status, query: str | None, *, trigram_index: bool = False
+) -> sa.sql.Select:
+    """The conversation list, newest activity first, without paging (see `list_conversations`).
+
+    `trigram_index`: the database has `messages_fts` (SQLite): message texts are searched there
+    for queries of 3+ characters, instead of scanning every message."""
     reads = conversation_reads
     unread = sa.exists().where(
         messages.c.conversation_id == c.c.id,
@@ -117,9 +128,17 @@ def list_query(agent_id: int, status: Status, query: str | None) -> sa.sql.Selec
                 full_name.ilike(pattern, escape="\\"),
             )
         )
-        matching_messages = sa.select(messages.c.conversation_id).where(
-            messages.c.text.ilike(pattern, escape="\\")
-        )
+        if trigram_index and len(query) >= 3:
+            indexed = sa.select(messages_fts.c.rowid).where(
+                sa.literal_column("messages_fts").op("MATCH")(fts_phrase(query))
+            )
+            matching_messages = sa.select(messages.c.conversation_id).where(
+                messages.c.id.in_(indexed)
+            )
+        else:
+            matching_messages = sa.select(messages.c.conversation_id).where(
+                messages.c.text.ilike(pattern, escape="\\")
+            )
         select = select.where(
             sa.or_(c.c.visitor_id.in_(matching_visitors), c.c.id.in_(matching_messages))
         )
@@ -145,7 +164,8 @@ class InboxQueries:
 
         Keyset pagination: the next page starts after the last row's (activity, id), read from
         the (state,) activity, id index, so page 2,000 costs what page 1 does."""
-        select = list_query(agent_id, status, query).limit(limit + 1)
+        trigram = self.conn.dialect.name == "sqlite"  # migration 0004 made messages_fts
+        select = list_query(agent_id, status, query, trigram_index=trigram).limit(limit + 1)
         if cursor is not None:
             select = select.where(
                 sa.tuple_(c.c.last_activity_at, c.c.id)

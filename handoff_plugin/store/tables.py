@@ -228,6 +228,11 @@ inbox_events = sa.Table(
     sqlite_autoincrement=True,  # ids only grow, even after old rows are pruned
 )
 
+# SQLite only: the trigram full-text index of `messages.text` (an FTS5 table that migration 0004
+# creates with the triggers that keep it in step). Not part of `metadata`: Alembic must not manage
+# it. A migration that rebuilds `messages` (batch_alter_table) must recreate those triggers.
+messages_fts = sa.table("messages_fts", sa.column("rowid", sa.Integer), sa.column("text"))
+
 # Indexes the inbox list needs (keyset pagination, newest activity first, per state).
 sa.Index("ix_conversations_activity", conversations.c.last_activity_at, conversations.c.id)
 sa.Index(

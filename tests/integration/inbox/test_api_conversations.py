@@ -59,6 +59,8 @@ async def test_search_finds_conversations_by_email_name_or_message_text(
     assert titles(await listing(ann, "?q=50%25")) == ["Visitor #3"]  # % is a character here
     assert titles(await listing(ann, "?q=5_%25")) == []
     assert titles(await listing(ann, "?q=parcel&status=waiting")) == []
+    assert titles(await listing(ann, "?q=50")) == ["Visitor #3"]  # short: no index, a scan
+    assert titles(await listing(ann, "?q=%22never%22")) == []  # quotes are text, not syntax
 
 
 async def test_pages_follow_each_other_without_gaps_or_repeats(

@@ -89,6 +89,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_escalations_visitor_id", "escalations", ["visitor_id"])
     op.create_index("ix_escalations_conversation_id", "escalations", ["conversation_id"])
+    if op.get_bind().dialect.name == "sqlite":
+        _create_message_search_index()
     # Conversations that were escalated or talked in before live chat recorded activity: list them.
     op.execute(
         "UPDATE conversations SET last_activity_at = COALESCE(last_message_at, updated_at) "
@@ -96,7 +98,37 @@ def upgrade() -> None:
     )
 
 
+def _create_message_search_index() -> None:
+    """SQLite: a trigram full-text index of message texts, kept in step by triggers, so searching
+    for any part of a message (3+ characters) does not scan every message. (On PostgreSQL the
+    search scans; a pg_trgm index can be added by a DBA.) A future migration that rebuilds
+    `messages` with batch_alter_table must create these triggers again."""
+    op.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5("
+        "text, content='messages', content_rowid='id', tokenize='trigram')"
+    )
+    op.execute(
+        "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN "
+        "INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END"
+    )
+    op.execute(
+        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+        "END"
+    )
+    op.execute(
+        "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+        "INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END"
+    )
+    op.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for trigger in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS messages_fts_{trigger}")
+        op.execute("DROP TABLE IF EXISTS messages_fts")
     op.drop_index("ix_escalations_conversation_id", "escalations")
     op.drop_index("ix_escalations_visitor_id", "escalations")
     op.drop_index("ix_conversations_state_activity", "conversations")
