@@ -9,6 +9,7 @@ extra field this product sends (the message's `seq`, its author) travels in `met
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,8 @@ class ProtocolError:
     def as_event(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.retry_after is not None:
-            data["retry_after"] = round(self.retry_after, 1)
+            # rounded up: "retry after 0.0 s" would send the client straight back into the limit
+            data["retry_after"] = math.ceil(self.retry_after * 10) / 10
         return data
 
 

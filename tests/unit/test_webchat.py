@@ -125,3 +125,15 @@ def test_a_rasa_response_keeps_only_what_the_visitor_sees() -> None:
         "image": None,
     }
     assert split_response(response) == ("Hi", {"buttons": [{"title": "t", "payload": "/p"}]})
+
+
+def test_a_refusal_never_says_retry_after_zero_seconds() -> None:
+    from handoff_plugin.webchat import ProtocolError
+
+    assert (
+        ProtocolError("rate_limited", "slow down", retry_after=0.04).as_event()["retry_after"]
+        == 0.1
+    )
+    assert (
+        ProtocolError("rate_limited", "slow down", retry_after=2.0).as_event()["retry_after"] == 2.0
+    )
