@@ -1,5 +1,5 @@
 """The `handoff` command: check the configuration, migrate the database, set up a bot, and
-see or steer notification deliveries."""
+see or steer notification deliveries, and manage inbox agents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from handoff_plugin import cli_notifications
+from handoff_plugin import cli_agents, cli_notifications
 from handoff_plugin.bot_setup import init_bot
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.settings import load_settings
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(run=_init)
 
     cli_notifications.add_commands(commands)
+    cli_agents.add_commands(commands)
     return parser
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from handoff_plugin.dispatcher import Dispatcher
 from handoff_plugin.escalations import EscalationService
+from handoff_plugin.inbox.feed import EscalationEventWriter
 from handoff_plugin.outbox import Outbox
 from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers, build_settings
@@ -37,7 +38,8 @@ class Services:
         return cls(
             settings=provider,
             store=store,
-            escalations=EscalationService(store, provider, [outbox]),
+            # The inbox learns of escalations through its event log, whichever process records them.
+            escalations=EscalationService(store, provider, [outbox, EscalationEventWriter()]),
             dispatcher=dispatcher,
         )
 

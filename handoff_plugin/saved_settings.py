@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -35,11 +35,28 @@ class StoredSettings:
     async def save(self, changes: Mapping[str, Any]) -> Settings:
         """Merge `changes` into the saved overrides; invalid values raise ConfigurationError."""
         _check_known_keys(changes, "the saved settings")
-        async with self._store.transaction() as tx:
-            saved = await tx.saved_settings()
+
+        def merge(saved: dict[str, Any]) -> dict[str, Any]:
             for section, values in changes.items():
                 saved[section] = {**saved.get(section, {}), **values}
+            return saved
+
+        return await self.update(merge, sections=sorted(changes))
+
+    async def update(
+        self, change: Callable[[dict[str, Any]], dict[str, Any]], *, sections: list[str]
+    ) -> Settings:
+        """Replace the saved overrides by `change(saved)`, read and written in one transaction
+        (two agents saving at once both keep their changes); invalid results are refused."""
+        async with self._store.transaction() as tx:
+            saved = change(await tx.saved_settings())
+            _check_known_keys(saved, "the saved settings")
             settings = build_settings(*self._base, saved)  # refuse before writing
             await tx.save_settings(saved)
-        log.info("handoff.settings.saved", sections=sorted(changes))
+        log.info("handoff.settings.saved", sections=sections)
         return settings
+
+    async def saved(self) -> dict[str, Any]:
+        """The overrides saved from the inbox (not the file or env layers)."""
+        async with self._store.transaction() as tx:
+            return await tx.saved_settings()

@@ -14,6 +14,17 @@ if [ ! -f vendor/rasa-webchat/index.js ]; then
   bash scripts/fetch_webchat.sh
 fi
 
+# A demo agent for the inbox: its password is generated once and kept in .handoff/ (not in git).
+DEMO_AGENT=${DEMO_AGENT:-agent@example.com}
+PASSWORD_FILE=.handoff/demo-agent-password
+if [ ! -s "$PASSWORD_FILE" ]; then
+  (umask 077; "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$PASSWORD_FILE")
+fi
+DEMO_PASSWORD=$(cat "$PASSWORD_FILE")
+if ! "$VENV/bin/handoff" agent list | grep -q "^$DEMO_AGENT "; then
+  printf '%s\n' "$DEMO_PASSWORD" | "$VENV/bin/handoff" agent add "$DEMO_AGENT" --name "Demo Agent" --password-stdin
+fi
+
 pids=()
 stop() {
   local status=${1:-$?}
@@ -60,8 +71,13 @@ cat <<EOT
 
   rasa-handoff demo is running.
 
-  Chat in the browser (rasa-webchat widget on the livechat channel):
-    http://localhost:$RASA_PORT/webhooks/livechat/demo
+  Agent inbox:      http://localhost:$RASA_PORT/webhooks/inbox
+                    log in as $DEMO_AGENT / $DEMO_PASSWORD
+                    (the password is kept in $PASSWORD_FILE; change it with
+                     .venv/bin/handoff agent passwd $DEMO_AGENT)
+  Visitor chat:     http://localhost:$RASA_PORT/webhooks/livechat/demo
+                    (rasa-webchat; ask for a person, then answer from the inbox)
+
   Talk to the bot (REST channel):
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
   Socket.io for your own rasa-webchat page: http://localhost:$RASA_PORT  (socket path /socket.io)

@@ -206,3 +206,100 @@ generated_secrets = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+# --- Agent inbox (migration 0004) ---
+
+# The people who answer visitors from the inbox. `email` is stored lower-cased.
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    # Argon2id, in the PHC string format argon2-cffi writes (parameters and salt included)
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("last_login_at", UtcDateTime),
+    sa.UniqueConstraint("email", name="uq_agents_email"),
+    sqlite_autoincrement=True,  # a removed agent's id is never handed to another
+)
+
+# Logged-in browsers. Only a hash of the cookie's token is kept: a copy of the database does not
+# let anyone in. Any process can check any session.
+agent_sessions = sa.Table(
+    "agent_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "agent_id", sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Index("ix_agent_sessions_agent_id", "agent_id"),
+    sa.Index("ix_agent_sessions_expires_at", "expires_at"),
+)
+
+# Failed logins per account and per client address, shared by every process.
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),  # account:<email> | ip:<address>
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_started_at", UtcDateTime, nullable=False),
+    sa.Column("blocked_until", UtcDateTime),
+)
+
+# What each agent has seen of each conversation (unread markers): the newest `seq` shown to them.
+conversation_reads = sa.Table(
+    "conversation_reads",
+    metadata,
+    sa.Column(
+        "agent_id",
+        sa.Integer,
+        sa.ForeignKey("agents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), primary_key=True),
+    sa.Column("read_seq", sa.Integer, nullable=False),
+    sa.Column("read_at", UtcDateTime, nullable=False),
+)
+
+# Facts the inbox must learn from other processes (escalations are recorded by the action
+# server), and the live-chat markers of transcripts. Rows are numbered; each inbox process reads
+# the rows after its cursor (see handoff_plugin/inbox/feed.py).
+inbox_events = sa.Table(
+    "inbox_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # escalation.created | live.started | live.ended
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("seq", sa.Integer),  # live.*: the `seq` of the notice the visitor was shown
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("agent_name", sa.String(200)),
+    sa.Column("origin", sa.String(32), nullable=False),  # the process that wrote it
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_inbox_events_conversation_id", "conversation_id"),
+    sa.Index("ix_inbox_events_created_at", "created_at"),
+    sa.Index("uq_inbox_events_marker", "conversation_id", "kind", "seq", unique=True),
+    sqlite_autoincrement=True,  # ids only grow, even after old rows are pruned
+)
+
+# SQLite only: the trigram full-text index of `messages.text` (an FTS5 table that migration 0004
+# creates with the triggers that keep it in step). Not part of `metadata`: Alembic must not manage
+# it. A migration that rebuilds `messages` (batch_alter_table) must recreate those triggers.
+messages_fts = sa.table("messages_fts", sa.column("rowid", sa.Integer), sa.column("text"))
+
+# Indexes the inbox list needs (keyset pagination, newest activity first, per state).
+sa.Index("ix_conversations_activity", conversations.c.last_activity_at, conversations.c.id)
+sa.Index(
+    "ix_conversations_state_activity",
+    conversations.c.state,
+    conversations.c.last_activity_at,
+    conversations.c.id,
+)
+sa.Index("ix_escalations_visitor_id", escalations.c.visitor_id)
+sa.Index("ix_escalations_conversation_id", escalations.c.conversation_id)

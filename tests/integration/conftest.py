@@ -1,4 +1,5 @@
-"""A real action server (subprocess) and the trained model loaded in process, once per session."""
+"""A real action server (subprocess), the trained model loaded in process, and a Rasa server
+with the livechat, REST and inbox channels on top of them, once per session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from handoff_plugin import pause_guard
+from handoff_plugin.runtime import Services
 from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers
 from handoff_plugin.store import Store, open_store
@@ -166,3 +169,25 @@ class Visitor:
 
     async def texts(self, text: str) -> list[str]:
         return [m.get("text", "") for m in await self.say(text)]
+
+
+# Generous for conversations; the flood test sends far more than this at once.
+LIVECHAT = {"livechat": {"rate_limit_burst": 15, "rate_limit_per_minute": 600}}
+
+
+def server_layers(action_server: ActionServer) -> list[dict[str, Any]]:
+    env = {"HANDOFF_DATABASE_URL": action_server.database_url}
+    return [*base_layers(env, ROOT / "tests" / "data" / "handoff.yml"), LIVECHAT]
+
+
+@pytest.fixture(scope="session")
+async def livechat_server(agent: Any, action_server: ActionServer) -> AsyncIterator[Any]:
+    """`rasa run` in this process: livechat (visitors), REST and inbox (agents) channels."""
+    from tests.integration.livechat.harness import start_server
+
+    services = await Services.create(server_layers(action_server))
+    server = await start_server(agent, services, free_port())
+    yield server
+    await server.stop()
+    pause_guard.uninstall()
+    await services.close()

@@ -1,5 +1,5 @@
-"""A Rasa server in this process (trained model, livechat + REST channels, real action server)
-and a rasa-webchat-speaking socket.io client."""
+"""A Rasa server in this process (trained model, livechat + REST + inbox channels, real action
+server) and a rasa-webchat-speaking socket.io client."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import aiohttp
 import socketio
 from sanic import Sanic
 
+from channels.inbox import InboxInput
 from channels.livechat import LiveChatInput
 from handoff_plugin.livechat import LiveChatService
 from handoff_plugin.runtime import Services
@@ -55,7 +56,8 @@ async def start_server(agent: Any, services: Services, port: int) -> RunningServ
 
     Sanic.test_mode = True  # allow a second app of the same name (the "restarted" server)
     channel = LiveChatInput(settings=services.settings.base_settings, services=services)
-    app = run.configure_app([channel, RestInput()], enable_api=True, port=port)
+    inbox = InboxInput(services, feed_interval=0.5)
+    app = run.configure_app([channel, RestInput(), inbox], enable_api=True, port=port)
     app.ctx.agent = agent
     server = await app.create_server(
         host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False

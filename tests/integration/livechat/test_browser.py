@@ -31,11 +31,15 @@ CHROMIUM_ARGS = [
 ANN = AgentRef("agent-ann", "Ann")
 
 
-@pytest.fixture(scope="session")
-def chromium() -> str:
+def require_chromium() -> str:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `make services` (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    return require_chromium()
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handoff_plugin.models import AgentRef
-from tests.integration.conftest import ActionServer
-from tests.integration.livechat.conftest import server_layers
+from tests.integration.conftest import ActionServer, server_layers
 from tests.integration.livechat.harness import RunningServer, WebchatVisitor, rest_say
 from tests.integration.livechat.test_visitor_chat import go_live
 

@@ -1,0 +1,342 @@
+"""The inbox's HTTP core: the JSON API under `api/`, the pages, and the assets.
+
+`InboxApi.handle(request)` is all a web framework needs to call (see `channels/inbox.py`). It
+checks the session (401 for the API, a redirect to the login page for pages), the CSRF token on
+every state-changing request, and maps errors to statuses with a reason in the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import structlog
+
+from handoff_plugin.errors import ConfigurationError, HandoffError, InvalidInput, NotFound
+from handoff_plugin.errors import PermissionDenied as Forbidden
+from handoff_plugin.inbox import serialize
+from handoff_plugin.inbox.agents import AgentService, BadCredentials, LoginThrottled, csrf_matches
+from handoff_plugin.inbox.conversations import (
+    InboxConversations,
+    parse_limit,
+    parse_query,
+    parse_status,
+)
+from handoff_plugin.inbox.http import (
+    COOKIE,
+    SECURITY_HEADERS,
+    Request,
+    Response,
+    SetCookie,
+    StreamResponse,
+    error,
+    json_response,
+    redirect,
+)
+from handoff_plugin.inbox.models import AgentSession, Cursor
+from handoff_plugin.inbox.pages import InboxPages
+from handoff_plugin.inbox.review import parse_period, review, to_csv
+from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
+from handoff_plugin.inbox.stream import LiveStream
+from handoff_plugin.inbox.webhook_tester import WebhookTester
+from handoff_plugin.saved_settings import StoredSettings
+
+log = structlog.get_logger(__name__)
+
+Result = Response | StreamResponse
+Handler = Callable[["Call"], Awaitable[Result]]
+MAX_ID = 2**31 - 1
+_URL = re.compile(r"^https?://[^\s/]+\S*$")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request that passed the route's checks, with its path parameter and session."""
+
+    request: Request
+    session: AgentSession | None
+    id: int = 0
+
+    @property
+    def me(self) -> AgentSession:
+        assert self.session is not None
+        return self.session
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    api: bool  # JSON API (401 when logged out) or page (redirect to login)
+    public: bool = False  # needs no session
+
+
+def _id(value: str) -> int:
+    number = int(value)
+    if number > MAX_ID:
+        raise NotFound(f"conversation {value} does not exist")
+    return number
+
+
+class InboxApi:
+    def __init__(
+        self,
+        *,
+        agents: AgentService,
+        conversations: InboxConversations,
+        settings: StoredSettings,
+        webhooks: WebhookTester,
+        stream: LiveStream,
+        pages: InboxPages,
+        stopping: asyncio.Event,
+        today: Callable[[], date] = lambda: datetime.now(timezone.utc).date(),
+    ) -> None:
+        self.agents = agents
+        self.conversations = conversations
+        self.settings = settings
+        self.webhooks = webhooks
+        self.stream = stream
+        self.pages = pages
+        self.stopping = stopping
+        self.today = today
+        n = r"(\d{1,12})"
+        table: list[tuple[str, str, Handler, bool, bool]] = [
+            ("POST", "api/login", self.login, True, True),
+            ("POST", "api/logout", self.logout, True, False),
+            ("GET", "api/conversations", self.list_conversations, True, False),
+            ("GET", f"api/conversations/{n}", self.get_conversation, True, False),
+            ("POST", f"api/conversations/{n}/messages", self.send_message, True, False),
+            ("POST", f"api/conversations/{n}/end", self.end_live_chat, True, False),
+            ("GET", "api/settings", self.get_settings, True, False),
+            ("PUT", "api/settings", self.put_settings, True, False),
+            ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
+            ("GET", "api/escalations", self.get_escalations, True, False),
+            ("GET", "api/events", self.events, True, False),
+            ("GET", "", self.inbox_page, False, False),
+            ("GET", "conversations", self.inbox_page, False, False),
+            ("GET", f"conversations/{n}", self.inbox_page, False, False),
+            ("GET", "escalations", self.escalations_page, False, False),
+            ("GET", "settings", self.settings_page, False, False),
+            ("GET", "login", self.login_page, False, True),
+            ("GET", r"static/([A-Za-z0-9_.-]{1,64})", self.static, False, True),
+        ]
+        self.routes = [
+            Route(method, re.compile(pattern + "/?"), handler, api, public)
+            for method, pattern, handler, api, public in table
+        ]
+
+    # --- dispatch ---
+
+    async def handle(self, request: Request) -> Result:
+        try:
+            result = await self._dispatch(request)
+        except SettingsRejected as e:
+            result = error(400, str(e), field=e.field)
+        except LoginThrottled as e:
+            result = error(429, str(e))
+            result.headers["Retry-After"] = str(max(1, round(e.retry_after)))
+        except BadCredentials as e:
+            result = error(401, str(e))
+        except Forbidden as e:
+            result = error(403, str(e))
+        except (InvalidInput, ConfigurationError) as e:
+            result = error(400, str(e))
+        except NotFound as e:
+            result = error(404, str(e))
+        except HandoffError as e:  # e.g. the Rasa agent is still loading
+            log.warning("handoff.inbox.unavailable", path=request.path, reason=str(e))
+            result = error(503, str(e))
+        except Exception:
+            log.exception("handoff.inbox.request_failed", method=request.method, path=request.path)
+            result = error(500, "Something went wrong on the server; the log has the details.")
+        for name, value in SECURITY_HEADERS.items():
+            result.headers.setdefault(name, value)
+        result.headers.setdefault("Cache-Control", "no-store")
+        return result
+
+    async def _dispatch(self, request: Request) -> Result:
+        path = request.path.strip("/")
+        allowed: list[str] = []
+        for route in self.routes:
+            found = route.pattern.fullmatch(path)
+            if found is None:
+                continue
+            if route.method != request.method:
+                allowed.append(route.method)
+                continue
+            session = None if route.public else await self._session(request)
+            if session is None and not route.public:
+                if route.api:
+                    return error(401, "Not logged in. POST your email and password to api/login.")
+                return self.pages.to_login(path)
+            if route.api and request.method != "GET" and not route.public:
+                assert session is not None
+                if not csrf_matches(session, request.headers.get("x-csrf-token")):
+                    log.warning("handoff.inbox.csrf_rejected", path=path)
+                    return error(403, "Missing or wrong X-CSRF-Token header.")
+            ident = _id(found.group(1)) if found.groups() and found.group(1).isdigit() else 0
+            return await route.handler(Call(request, session, ident))
+        if allowed:
+            result = error(405, f"use {' or '.join(sorted(set(allowed)))} here")
+            result.headers["Allow"] = ", ".join(sorted(set(allowed)))
+            return result
+        if path.startswith("api/") or path == "api":
+            return error(404, f"there is no API endpoint {path!r}; see the README")
+        return Response(404, b"Not found", "text/plain; charset=utf-8")
+
+    async def _session(self, request: Request) -> AgentSession | None:
+        return await self.agents.session(request.cookies.get(COOKIE))
+
+    def _cookie(self, request: Request, token: str, max_age: int | None = None) -> SetCookie:
+        return SetCookie(COOKIE, token, self.pages.base + "/", request.secure, max_age)
+
+    # --- agents ---
+
+    async def login(self, call: Call) -> Result:
+        request = call.request
+        if not request.is_json:
+            return error(415, "Send the login as JSON (Content-Type: application/json).")
+        body = request.json()
+        if not isinstance(body, dict):
+            raise InvalidInput('send {"email": "...", "password": "..."}')
+        login = await self.agents.login(body.get("email"), body.get("password"), request.client)
+        old = request.cookies.get(COOKIE)
+        if old:
+            await self.agents.logout(old)
+        response = json_response(
+            {
+                "csrf_token": login.session.csrf_token,
+                "agent": serialize.agent_json(login.session.agent),
+            }
+        )
+        response.cookies.append(self._cookie(request, login.token))
+        return response
+
+    async def logout(self, call: Call) -> Result:
+        await self.agents.logout(call.request.cookies.get(COOKIE, ""))
+        log.info("handoff.inbox.logged_out", agent_id=call.me.agent.id)
+        response = json_response({"ok": True})
+        response.cookies.append(self._cookie(call.request, "", max_age=0))
+        return response
+
+    # --- conversations ---
+
+    async def list_conversations(self, call: Call) -> Result:
+        query = call.request.query
+        cursor = Cursor.decode(query["cursor"]) if query.get("cursor") else None
+        page = await self.conversations.page(
+            call.me.agent,
+            parse_status(query.get("status")),
+            parse_query(query.get("q")),
+            cursor,
+            parse_limit(query.get("limit")),
+        )
+        return json_response(serialize.page_json(page))
+
+    async def get_conversation(self, call: Call) -> Result:
+        detail = await self.conversations.detail(call.me.agent, call.id)
+        return json_response(serialize.detail_json(detail))
+
+    async def send_message(self, call: Call) -> Result:
+        body = call.request.json()
+        if not isinstance(body, dict):
+            raise InvalidInput('send {"text": "..."}')
+        message = await self.conversations.send(call.me.agent, call.id, body.get("text"))
+        return json_response({"message": serialize.message_json(message), "state": "live"}, 201)
+
+    async def end_live_chat(self, call: Call) -> Result:
+        if not await self.conversations.end(call.me.agent, call.id):
+            return error(409, f"Conversation {call.id} is not in live chat.")
+        return json_response({"ended": True, "state": "bot"})
+
+    # --- settings ---
+
+    async def get_settings(self, call: Call) -> Result:
+        return json_response(settings_view(await self.settings.current()))
+
+    async def put_settings(self, call: Call) -> Result:
+        saved = await save_settings(self.settings, call.request.json())
+        log.info("handoff.inbox.settings_saved", agent_id=call.me.agent.id)
+        return json_response(settings_view(saved))
+
+    async def test_webhook(self, call: Call) -> Result:
+        body = call.request.json() if call.request.body else {}
+        if not isinstance(body, dict):
+            raise InvalidInput('send {"url": "..."} or nothing')
+        settings = await self.settings.current()
+        url = body.get("url") or settings.webhook.url
+        if not url:
+            raise SettingsRejected("Set the webhook URL first.", "webhook.url")
+        if not isinstance(url, str) or not _URL.match(url):
+            raise SettingsRejected(
+                f"{url!r} is not an http(s) URL, e.g. https://example.com/hooks/handoff",
+                "webhook.url",
+            )
+        result = await self.webhooks.send_test(settings, url)
+        return json_response(result.as_dict())
+
+    # --- escalation review ---
+
+    async def get_escalations(self, call: Call) -> Result:
+        query = call.request.query
+        period = parse_period(query.get("from"), query.get("to"), self.today())
+        report = await review(self.conversations.store, period)
+        fmt = query.get("format") or "json"
+        if fmt == "csv":
+            name = f"escalations-{period.first}-{period.last}.csv"
+            return Response(
+                200,
+                to_csv(report).encode("utf-8"),
+                "text/csv; charset=utf-8",
+                {"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        if fmt != "json":
+            raise InvalidInput(f"format must be json or csv, not {fmt!r}")
+        return json_response(serialize.review_json(report))
+
+    # --- live events ---
+
+    async def events(self, call: Call) -> Result:
+        token = call.request.cookies.get(COOKIE)
+
+        async def still_logged_in() -> bool:
+            return await self.agents.session(token) is not None
+
+        log.info("handoff.inbox.stream_opened", agent_id=call.me.agent.id)
+        return StreamResponse(
+            self.stream.events(still_logged_in, self.stopping),
+            {"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    # --- pages ---
+
+    async def _chatbot_name(self) -> str:
+        return (await self.settings.current()).chatbot.name
+
+    async def inbox_page(self, call: Call) -> Result:
+        return self.pages.app(
+            call.me, "inbox", await self._chatbot_name(), conversation_id=call.id or None
+        )
+
+    async def escalations_page(self, call: Call) -> Result:
+        return self.pages.app(call.me, "escalations", await self._chatbot_name())
+
+    async def settings_page(self, call: Call) -> Result:
+        return self.pages.app(call.me, "settings", await self._chatbot_name())
+
+    async def login_page(self, call: Call) -> Result:
+        wanted = self.pages.safe_next(call.request.query.get("next"))
+        if await self._session(call.request) is not None:
+            return redirect(wanted)
+        return self.pages.login(wanted, await self._chatbot_name())
+
+    async def static(self, call: Call) -> Result:
+        name = call.request.path.strip("/").split("/", 1)[1]
+        asset = self.pages.asset(name)
+        if asset is None:
+            return Response(404, b"Not found", "text/plain; charset=utf-8")
+        return asset

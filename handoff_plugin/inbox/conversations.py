@@ -1,0 +1,164 @@
+"""What an agent does with conversations: list them, open one, answer, end live chat.
+
+Answering and ending go through the live-chat service (it pauses and resumes the bot, tells the
+visitor, keeps the transcript); this module adds the inbox's own records: read markers, and the
+live-chat start/end markers of the transcript in the inbox event log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from handoff_plugin.errors import InvalidInput, NotFound
+from handoff_plugin.inbox.feed import ORIGIN
+from handoff_plugin.inbox.models import (
+    Agent,
+    ConversationPage,
+    Cursor,
+    EscalationRecord,
+    LiveMarker,
+    Status,
+)
+from handoff_plugin.livechat import LiveChatService
+from handoff_plugin.models import ChatMessage, Conversation, ConversationState, Visitor
+from handoff_plugin.store import Store
+from handoff_plugin.store.inbox import InboxQueries
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    conversation: Conversation
+    visitor: Visitor | None
+    messages: list[ChatMessage]
+    escalations: list[EscalationRecord]  # of this conversation, oldest first
+    visitor_escalations: list[EscalationRecord]  # of the visitor, in any conversation, newest first
+    markers: list[LiveMarker]
+
+    @property
+    def first_seen(self) -> datetime:
+        seen = [self.conversation.created_at]
+        if self.visitor is not None:
+            seen.append(self.visitor.created_at)
+        return min(seen)
+
+
+def parse_status(value: str | None) -> Status:
+    if value in (None, ""):
+        return "all"
+    if value not in ("waiting", "live", "all"):
+        raise InvalidInput(f"status must be waiting, live or all, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def parse_limit(value: str | None) -> int:
+    if value in (None, ""):
+        return PAGE_SIZE
+    try:
+        limit = int(value)
+    except ValueError:
+        raise InvalidInput(f"limit must be a number from 1 to {MAX_PAGE_SIZE}") from None
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be a number from 1 to {MAX_PAGE_SIZE}")
+    return limit
+
+
+def parse_query(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"the search is longer than {MAX_QUERY_LENGTH} characters")
+    return text or None
+
+
+class InboxConversations:
+    def __init__(self, store: Store, livechat: LiveChatService, origin: str = ORIGIN) -> None:
+        self.store = store
+        self.livechat = livechat
+        self.origin = origin
+
+    async def page(
+        self,
+        agent: Agent,
+        status: Status = "all",
+        query: str | None = None,
+        cursor: Cursor | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> ConversationPage:
+        async with self.store.transaction() as tx:
+            q = InboxQueries(tx)
+            items, next_cursor = await q.list_conversations(agent.id, status, query, cursor, limit)
+            counts = await q.state_counts()
+        return ConversationPage(
+            items, next_cursor, counts[ConversationState.ESCALATED], counts[ConversationState.LIVE]
+        )
+
+    async def detail(self, agent: Agent, conversation_id: int) -> ConversationDetail:
+        """The conversation with its whole transcript; the agent has now read it."""
+        async with self.store.transaction() as tx:
+            conversation = await tx.conversation(conversation_id)
+            if conversation is None:
+                raise NotFound(f"conversation {conversation_id} does not exist")
+            visitor = await tx.visitor(conversation.visitor_id) if conversation.visitor_id else None
+            q = InboxQueries(tx)
+            escalations = await q.escalations_of_conversation(conversation_id)
+            earlier = await q.escalations_of_visitor(visitor.id) if visitor else []
+            markers = await q.live_markers(conversation_id)
+        messages = await self._transcript(conversation_id)
+        if messages:
+            async with self.store.transaction() as tx:
+                await InboxQueries(tx).mark_read(agent.id, conversation_id, messages[-1].seq)
+        return ConversationDetail(conversation, visitor, messages, escalations, earlier, markers)
+
+    async def _transcript(self, conversation_id: int) -> list[ChatMessage]:
+        messages: list[ChatMessage] = []
+        while True:
+            after = messages[-1].seq if messages else 0
+            batch = await self.livechat.messages_after(conversation_id, after)
+            if not batch:
+                return messages
+            messages.extend(batch)
+
+    async def mark_read(self, agent: Agent, conversation_id: int, seq: int) -> None:
+        async with self.store.transaction() as tx:
+            if await tx.conversation(conversation_id) is None:
+                raise NotFound(f"conversation {conversation_id} does not exist")
+            await InboxQueries(tx).mark_read(agent.id, conversation_id, seq)
+
+    async def send(self, agent: Agent, conversation_id: int, text: object) -> ChatMessage:
+        """The agent's message to the visitor; the first one starts live chat."""
+        if not isinstance(text, str):
+            raise InvalidInput('send {"text": "..."} with the message as a string')
+        before = await self.livechat.last_seq(conversation_id)
+        message = await self.livechat.send_agent_message(conversation_id, agent.ref, text)
+        async with self.store.transaction() as tx:
+            q = InboxQueries(tx)
+            # Live chat started with this message if the service wrote its "joined" notice.
+            notice = await q.first_system_message_after(conversation_id, before, message.seq)
+            if notice is not None:
+                await q.add_event(
+                    "live.started", conversation_id, self.origin, seq=notice, agent=agent.ref
+                )
+            await q.mark_read(agent.id, conversation_id, message.seq)
+        return message
+
+    async def end(self, agent: Agent, conversation_id: int) -> bool:
+        """End live chat (the bot answers again); False if the conversation was not live."""
+        before = await self.livechat.last_seq(conversation_id)
+        if not await self.livechat.end_live_chat(conversation_id, agent.ref):
+            return False
+        async with self.store.transaction() as tx:
+            q = InboxQueries(tx)
+            notice = await q.first_system_message_after(conversation_id, before)
+            if notice is not None:
+                await q.add_event(
+                    "live.ended", conversation_id, self.origin, seq=notice, agent=agent.ref
+                )
+        return True

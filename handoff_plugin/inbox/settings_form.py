@@ -1,0 +1,241 @@
+"""The Settings page's data: what it shows (secrets only as set / not set) and how a change
+from it is checked and saved (`StoredSettings`), field by field, with the reason for a refusal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from handoff_plugin.errors import ConfigurationError, InvalidInput
+from handoff_plugin.saved_settings import StoredSettings
+from handoff_plugin.settings import TEXT_PLACEHOLDERS, Settings, Texts
+
+# What the page may change: section -> key -> kind. Everything else (database, SMTP server,
+# live-chat secrets...) stays in handoff.yml and env vars.
+EDITABLE: dict[str, dict[str, str]] = {
+    "escalations": {"enabled": "bool"},
+    "chatbot": {"id": "str", "name": "str"},
+    "inbox": {"public_url": "str"},
+    "email": {"enabled": "bool", "recipients": "str", "round_robin": "bool"},
+    "slack": {"enabled": "bool", "bot_token": "secret", "channel": "str"},
+    "webhook": {"enabled": "bool", "url": "str", "secret": "secret"},
+}
+MAX_TEXT = 2000
+LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?")
+
+TEXT_LABELS: dict[str, str] = {
+    "escalation_prompt": "Offer of a person when the bot is unsure",
+    "offer_accept_button": "Button: accept the offer",
+    "offer_decline_button": "Button: decline the offer",
+    "offer_declined": "Reply when the offer is declined",
+    "email_prompt": "Question for the visitor's email",
+    "email_placeholder": "Email placeholder",
+    "invalid_email": "Reply to an invalid email",
+    "confirmation": "Confirmation of the escalation",
+    "already_escalated": "Reply when the team already has the request",
+    "expected_response_time": "Expected response time",
+    "cancelled": "Reply when the visitor cancels",
+    "unavailable": "Reply when escalations are disabled",
+    "live_chat_started": "Live chat started (an agent joined)",
+    "live_chat_ended": "Live chat ended (back to the bot)",
+}
+SLACK_UNAVAILABLE = (
+    "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
+    "install it to your workspace and invite the bot to the channel."
+)
+
+
+class SettingsRejected(InvalidInput):
+    """A change from the Settings page that cannot be saved; `field` names the input."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def settings_view(settings: Settings) -> dict[str, Any]:
+    slack_ready = bool(settings.slack.bot_token.get_secret_value() and settings.slack.channel)
+    localization = settings.localization
+    languages = sorted(set(localization.texts) | {"en", localization.default_language})
+    return {
+        "escalations": {"enabled": settings.escalations.enabled},
+        "chatbot": {"id": settings.chatbot.id, "name": settings.chatbot.name},
+        "inbox": {"public_url": settings.inbox.public_url},
+        "email": {
+            "enabled": settings.email.enabled,
+            "recipients": "; ".join(settings.email.recipients),
+            "round_robin": settings.email.round_robin,
+        },
+        "slack": {
+            "enabled": settings.slack.enabled,
+            "channel": settings.slack.channel,
+            "bot_token_set": bool(settings.slack.bot_token.get_secret_value()),
+            "available": slack_ready,
+            "unavailable_reason": None if slack_ready else SLACK_UNAVAILABLE,
+        },
+        "webhook": {
+            "enabled": settings.webhook.enabled,
+            "url": settings.webhook.url,
+            "secret_set": bool(settings.webhook.secret.get_secret_value()),
+        },
+        "localization": {
+            "default_language": localization.default_language,
+            "languages": {
+                language: localization.for_language(language).dict() for language in languages
+            },
+            "defaults": Texts().dict(),
+            "keys": list(TEXT_PLACEHOLDERS),
+            "labels": TEXT_LABELS,
+            "placeholders": {k: sorted(v) for k, v in TEXT_PLACEHOLDERS.items()},
+        },
+    }
+
+
+def _field_of(message: str) -> str | None:
+    """The setting a ConfigurationError is about, for showing the reason next to its input."""
+    for pattern in (
+        r"invalid setting ([a-z_]+\.[a-z_]+)",
+        r"but ([a-z_]+\.[a-z_]+) is empty",
+        r"\b(escalations|chatbot|inbox|email|slack|webhook)\.([a-z_]+)",
+    ):
+        found = re.search(pattern, message)
+        if found:
+            return found.group(0) if found.lastindex == 2 else found.group(1)
+    return None
+
+
+def _plain_changes(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    changes: dict[str, dict[str, Any]] = {}
+    for section, values in body.items():
+        if section == "localization":
+            continue
+        if section not in EDITABLE:
+            raise SettingsRejected(
+                f"{section!r} cannot be changed from the inbox; "
+                f"allowed: {', '.join([*EDITABLE, 'localization'])}",
+                None,
+            )
+        if not isinstance(values, Mapping):
+            raise SettingsRejected(f"{section} must be an object of keys to values", section)
+        for key, value in values.items():
+            kind = EDITABLE[section].get(key)
+            field = f"{section}.{key}"
+            if kind is None:
+                raise SettingsRejected(
+                    f"{field} cannot be changed from the inbox; "
+                    f"allowed in {section}: {', '.join(EDITABLE[section])}",
+                    field,
+                )
+            if kind == "secret" and value is None:
+                continue  # write-only: not sent means keep the saved one
+            if kind == "bool" and not isinstance(value, bool):
+                raise SettingsRejected(f"{field} must be true or false", field)
+            if kind in ("str", "secret") and not isinstance(value, str):
+                raise SettingsRejected(f"{field} must be a string", field)
+            changes.setdefault(section, {})[key] = (
+                value.strip() if isinstance(value, str) else value
+            )
+    return changes
+
+
+def _text_changes(body: Mapping[str, Any]) -> tuple[str | None, dict[str, dict[str, Any] | None]]:
+    localization = body.get("localization")
+    if localization is None:
+        return None, {}
+    if not isinstance(localization, Mapping):
+        raise SettingsRejected("localization must be an object", "localization")
+    unknown = set(localization) - {"default_language", "texts"}
+    if unknown:
+        raise SettingsRejected(
+            f"localization.{sorted(unknown)[0]} cannot be changed; "
+            "allowed: default_language, texts",
+            "localization",
+        )
+    default_language = localization.get("default_language")
+    if default_language is not None and (
+        not isinstance(default_language, str) or not LANGUAGE.fullmatch(default_language)
+    ):
+        raise SettingsRejected(
+            f"{default_language!r} is not a language code like en, de or pt-BR",
+            "localization.default_language",
+        )
+    texts = localization.get("texts") or {}
+    if not isinstance(texts, Mapping):
+        raise SettingsRejected("localization.texts must map languages to texts", "localization")
+    result: dict[str, dict[str, Any] | None] = {}
+    for language, values in texts.items():
+        if not LANGUAGE.fullmatch(str(language)):
+            raise SettingsRejected(
+                f"{language!r} is not a language code like en, de or pt-BR", "localization.language"
+            )
+        if values is None:
+            result[language] = None
+            continue
+        if not isinstance(values, Mapping):
+            raise SettingsRejected(f"localization.texts.{language} must be an object", None)
+        for key, value in values.items():
+            field = f"localization.texts.{language}.{key}"
+            if key not in TEXT_PLACEHOLDERS:
+                raise SettingsRejected(f"{key!r} is not a text of the handoff", field)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise SettingsRejected(
+                    f"{key} must not be empty; reset it to use the default", field
+                )
+            if isinstance(value, str) and len(value) > MAX_TEXT:
+                raise SettingsRejected(f"{key} is longer than {MAX_TEXT} characters", field)
+        result[language] = {
+            k: (v.strip() if isinstance(v, str) else None) for k, v in values.items()
+        }
+    return default_language, result
+
+
+def _check_texts(language: str, texts: Mapping[str, str]) -> None:
+    try:
+        Texts.parse_obj(texts)
+    except ValidationError as error:
+        message = error.errors()[0]["msg"]
+        key = message.split(" ", 1)[0]
+        field = f"localization.texts.{language}.{key}" if key in TEXT_PLACEHOLDERS else None
+        raise SettingsRejected(f"{language}: {message}", field) from None
+
+
+async def save_settings(provider: StoredSettings, body: object) -> Settings:
+    """Apply the page's changes; SettingsRejected says which field and why."""
+    if not isinstance(body, Mapping) or not body:
+        raise SettingsRejected('send an object of sections to change, e.g. {"email": {...}}', None)
+    plain = _plain_changes(body)
+    default_language, text_changes = _text_changes(body)
+
+    def change(saved: dict[str, Any]) -> dict[str, Any]:
+        for section, values in plain.items():
+            saved[section] = {**saved.get(section, {}), **values}
+        if default_language is None and not text_changes:
+            return saved
+        localization = dict(saved.get("localization") or {})
+        if default_language is not None:
+            localization["default_language"] = default_language
+        texts = {k: dict(v) for k, v in (localization.get("texts") or {}).items()}
+        for language, edits in text_changes.items():
+            if edits is None:
+                texts.pop(language, None)
+                continue
+            mine = texts.setdefault(language, {})
+            for key, value in edits.items():
+                if value is None:
+                    mine.pop(key, None)
+                else:
+                    mine[key] = value
+            _check_texts(language, mine)
+        localization["texts"] = texts
+        saved["localization"] = localization
+        return saved
+
+    sections = sorted({*plain, *(["localization"] if text_changes or default_language else [])})
+    try:
+        return await provider.update(change, sections=sections)
+    except ConfigurationError as error:
+        message = str(error).replace("handoff: ", "")
+        raise SettingsRejected(message, _field_of(message)) from None

@@ -1,0 +1,331 @@
+// The conversation list, one conversation, and live updates (Server-Sent Events).
+(function () {
+  "use strict";
+  var el = Inbox.el, clear = Inbox.clear, api = Inbox.api;
+  var root = document.getElementById("inbox");
+  var list = document.getElementById("conversation-list");
+  var STATE_LABELS = { bot: "Bot", escalated: "Waiting for an agent", live: "Live chat" };
+  var TAB_TITLES = { waiting: "Waiting", live: "Live", all: "All" };
+
+  var params = new URLSearchParams(window.location.search);
+  var view = {
+    status: params.get("status") || "waiting",
+    q: "",
+    cursor: null,
+    loaded: 0,
+    openId: Number(root.dataset.conversationId) || null,
+    open: null,       // the open conversation's data
+    waiting: 0
+  };
+
+  // --- the list ---
+
+  function summaryItem(c) {
+    var who = el("span", { className: "who", text: c.title });
+    var when = el("time", { className: "when", datetime: c.last_activity_at, text: Inbox.time(c.last_activity_at) });
+    var badge = c.state === "bot" ? null : el("span", { className: "state state-" + c.state, text: c.state === "escalated" ? "Waiting" : "Live" });
+    var preview = el("span", { className: "preview", text: c.last_message || "" });
+    var link = el("a", {
+      href: Inbox.base + "/conversations/" + c.id,
+      className: "conversation-link",
+      dataset: { id: String(c.id) },
+      onclick: function (event) {
+        if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+        event.preventDefault();
+        openConversation(c.id, true);
+      }
+    }, el("span", { className: "line" }, who, when), el("span", { className: "line" }, preview, badge));
+    var item = el("li", { className: "conversation-item" + (c.unread ? " unread" : "") + (c.id === view.openId ? " active" : ""), dataset: { id: String(c.id), state: c.state } }, link);
+    if (c.unread) link.appendChild(el("span", { className: "unread-dot", title: "Unread", "aria-label": "unread" }));
+    return item;
+  }
+
+  function setCounts(counts) {
+    view.waiting = counts.waiting;
+    document.getElementById("count-waiting").textContent = counts.waiting ? String(counts.waiting) : "";
+    document.getElementById("count-live").textContent = counts.live ? String(counts.live) : "";
+    var title = "Conversations · " + Inbox.chatbotName;
+    document.title = counts.waiting ? "(" + counts.waiting + ") " + title : title;
+  }
+
+  var listRequest = 0;
+  async function loadList(more) {
+    var mine = ++listRequest;
+    var query = new URLSearchParams({ status: view.status });
+    if (view.q) query.set("q", view.q);
+    if (more && view.cursor) query.set("cursor", view.cursor);
+    if (!more) query.set("limit", String(Math.min(200, Math.max(50, view.loaded))));
+    var data;
+    try {
+      data = await api("GET", "conversations?" + query.toString());
+    } catch (e) {
+      if (mine === listRequest) showListError(e.message);
+      return;
+    }
+    if (mine !== listRequest) return;  // a newer request answers instead
+    if (!more) { clear(list); view.loaded = 0; }
+    data.conversations.forEach(function (c) { list.appendChild(summaryItem(c)); });
+    view.loaded += data.conversations.length;
+    view.cursor = data.next_cursor;
+    setCounts(data.counts);
+    Inbox.show(document.getElementById("load-more"), Boolean(data.next_cursor));
+    var empty = document.getElementById("list-empty");
+    empty.textContent = view.q ? "No conversations match “" + view.q + "”." : "No conversations here.";
+    Inbox.show(empty, view.loaded === 0);
+  }
+
+  function showListError(message) {
+    clear(list);
+    list.appendChild(el("li", { className: "error", text: message }));
+  }
+
+  function selectTab(status) {
+    view.status = status;
+    document.querySelectorAll(".list-pane .tabs [data-status]").forEach(function (tab) {
+      tab.setAttribute("aria-selected", String(tab.dataset.status === status));
+    });
+    view.cursor = null; view.loaded = 0;
+    loadList(false);
+  }
+
+  document.querySelectorAll(".list-pane .tabs [data-status]").forEach(function (tab) {
+    tab.addEventListener("click", function () { selectTab(tab.dataset.status); });
+  });
+  document.getElementById("load-more").addEventListener("click", function () { loadList(true); });
+  var searchTimer = null;
+  var searchInput = document.getElementById("search-input");
+  searchInput.addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () { view.q = searchInput.value.trim(); view.loaded = 0; loadList(false); }, 250);
+  });
+  document.getElementById("search").addEventListener("submit", function (event) {
+    event.preventDefault();
+    view.q = searchInput.value.trim(); view.loaded = 0; loadList(false);
+  });
+
+  // --- one conversation ---
+
+  function authorLabel(item, visitorName) {
+    if (item.author === "visitor") return visitorName;
+    if (item.author === "agent") return item.agent ? item.agent.name : "Agent";
+    if (item.author === "bot") return Inbox.chatbotName + " (bot)";
+    return "";
+  }
+
+  function buttonsOf(payload) {
+    if (!payload || !Array.isArray(payload.buttons)) return null;
+    var row = el("span", { className: "buttons" });
+    payload.buttons.forEach(function (b) { row.appendChild(el("span", { className: "chip", text: String(b.title || b.payload || "") })); });
+    return row;
+  }
+
+  function timelineItem(item, visitorName) {
+    if (item.type === "escalation") {
+      return el("li", { className: "marker marker-escalation" },
+        el("span", { className: "marker-title", text: "Escalated · " + item.trigger_label }),
+        el("time", { text: " · " + Inbox.time(item.at), datetime: item.at }),
+        item.message ? el("q", { text: item.message }) : null);
+    }
+    if (item.type === "live.started" || item.type === "live.ended") {
+      var what = item.type === "live.started" ? "Live chat started" : "Live chat ended";
+      return el("li", { className: "marker marker-" + item.type.replace(".", "-") },
+        el("span", { className: "marker-title", text: what + (item.agent ? " by " + item.agent : "") }),
+        el("time", { text: " · " + Inbox.time(item.at), datetime: item.at }));
+    }
+    if (item.author === "system") {
+      return el("li", { className: "message message-system", dataset: { seq: String(item.seq) } },
+        el("span", { className: "text", text: item.text || "" }),
+        el("time", { text: Inbox.time(item.at), datetime: item.at }));
+    }
+    var text = item.text || (item.payload ? "[" + Object.keys(item.payload).join(", ") + "]" : "");
+    return el("li", { className: "message message-" + item.author, dataset: { seq: String(item.seq) } },
+      el("span", { className: "meta" },
+        el("span", { className: "author", text: authorLabel(item, visitorName) }),
+        el("time", { text: Inbox.time(item.at), datetime: item.at })),
+      el("span", { className: "bubble" }, el("span", { className: "text", text: text }), buttonsOf(item.payload)));
+  }
+
+  function detail(label, value) {
+    return [el("dt", { text: label }), el("dd", { text: value || "—" })];
+  }
+
+  function renderVisitor(data) {
+    var pane = document.getElementById("visitor-pane");
+    var details = document.getElementById("visitor-details");
+    clear(details);
+    var v = data.visitor || {};
+    [
+      ["Email", v.email], ["Name", v.name], ["Phone", v.phone],
+      ["Channel", data.conversation.channel], ["First seen", Inbox.dateTime(data.first_seen)],
+      ["Conversation", "#" + data.conversation.id]
+    ].forEach(function (pair) { detail(pair[0], pair[1]).forEach(function (n) { details.appendChild(n); }); });
+    var escalations = document.getElementById("visitor-escalations");
+    clear(escalations);
+    if (!data.visitor_escalations.length) escalations.appendChild(el("li", { className: "muted", text: "None" }));
+    data.visitor_escalations.forEach(function (e) {
+      var here = e.conversation_id === data.conversation.id;
+      var head = el("span", { className: "line" },
+        el("span", { text: Inbox.dateTime(e.created_at) }),
+        el("span", { className: "tag tag-" + e.trigger, text: e.trigger_label }));
+      var body = e.message ? el("q", { text: e.message }) : null;
+      var link = here ? el("span", { className: "muted", text: "this conversation" }) :
+        el("a", { href: Inbox.base + "/conversations/" + e.conversation_id, text: "conversation #" + e.conversation_id });
+      escalations.appendChild(el("li", null, head, body, link));
+    });
+    Inbox.show(pane, true);
+  }
+
+  function renderConversation(data, keepScroll) {
+    view.open = data;
+    var c = data.conversation;
+    document.getElementById("conversation-title").textContent = c.title;
+    var state = document.getElementById("conversation-state");
+    state.textContent = STATE_LABELS[c.state] || c.state;
+    state.className = "state state-" + c.state;
+    Inbox.show(document.getElementById("end-live-chat"), c.state === "live");
+    document.getElementById("composer-hint").textContent = c.state === "live" ?
+      "You are in live chat: the bot is silent until you end it." :
+      "Sending a message starts live chat: the visitor is told you joined and the bot stops answering.";
+    var transcript = document.getElementById("transcript");
+    var atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+    clear(transcript);
+    var visitorName = data.visitor && (data.visitor.name || data.visitor.email) || "Visitor";
+    data.timeline.forEach(function (item) { transcript.appendChild(timelineItem(item, visitorName)); });
+    if (!data.timeline.length) transcript.appendChild(el("li", { className: "muted", text: "No messages yet." }));
+    if (!keepScroll || atBottom) transcript.scrollTop = transcript.scrollHeight;
+    renderVisitor(data);
+    Inbox.show(document.getElementById("placeholder"), false);
+    Inbox.show(document.getElementById("conversation"), true);
+    document.querySelectorAll(".conversation-item").forEach(function (item) {
+      item.classList.toggle("active", Number(item.dataset.id) === c.id);
+      if (Number(item.dataset.id) === c.id) {
+        item.classList.remove("unread");
+        var dot = item.querySelector(".unread-dot");
+        if (dot) dot.remove();
+      }
+    });
+  }
+
+  var conversationRequest = 0;
+  async function loadConversation(id, keepScroll) {
+    var mine = ++conversationRequest;
+    try {
+      var data = await api("GET", "conversations/" + id);
+      if (mine === conversationRequest && id === view.openId) renderConversation(data, keepScroll);
+    } catch (e) {
+      if (mine !== conversationRequest) return;
+      Inbox.show(document.getElementById("conversation"), false);
+      Inbox.show(document.getElementById("visitor-pane"), false);
+      var placeholder = document.getElementById("placeholder");
+      placeholder.textContent = e.status === 404 ? "Conversation #" + id + " does not exist." : e.message;
+      Inbox.show(placeholder, true);
+    }
+  }
+
+  function openConversation(id, push) {
+    view.openId = id;
+    if (push) window.history.pushState({ id: id }, "", Inbox.base + "/conversations/" + id + window.location.search);
+    document.getElementById("composer-text").value = "";
+    Inbox.show(document.getElementById("composer-error"), false);
+    loadConversation(id, false);
+  }
+
+  window.addEventListener("popstate", function () {
+    var match = window.location.pathname.match(/\/conversations\/(\d+)$/);
+    if (match) openConversation(Number(match[1]), false);
+  });
+
+  var composer = document.getElementById("composer");
+  var composerText = document.getElementById("composer-text");
+  async function send() {
+    var text = composerText.value.trim();
+    var error = document.getElementById("composer-error");
+    if (!text || !view.openId) return;
+    var button = document.getElementById("send");
+    button.disabled = true;
+    Inbox.show(error, false);
+    try {
+      await api("POST", "conversations/" + view.openId + "/messages", { text: text });
+      composerText.value = "";
+      await loadConversation(view.openId, false);
+    } catch (e) {
+      error.textContent = e.message;
+      Inbox.show(error, true);
+    } finally {
+      button.disabled = false;
+      composerText.focus();
+    }
+  }
+  composer.addEventListener("submit", function (event) { event.preventDefault(); send(); });
+  composerText.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); send(); }
+  });
+
+  document.getElementById("end-live-chat").addEventListener("click", async function () {
+    var button = this;
+    button.disabled = true;
+    var error = document.getElementById("composer-error");
+    try {
+      await api("POST", "conversations/" + view.openId + "/end");
+    } catch (e) {
+      error.textContent = e.message;
+      Inbox.show(error, true);
+    } finally {
+      button.disabled = false;
+      loadConversation(view.openId, true);
+      scheduleList();
+    }
+  });
+
+  // --- live updates ---
+
+  // Refresh the list soon, not on every event: the earliest pending refresh wins.
+  var listTimer = null, listDue = 0, conversationTimer = null;
+  function scheduleList(delay) {
+    var due = Date.now() + (delay === undefined ? 200 : delay);
+    if (listTimer && listDue <= due) return;
+    clearTimeout(listTimer);
+    listDue = due;
+    listTimer = setTimeout(function () { listTimer = null; loadList(false); }, due - Date.now());
+  }
+  function scheduleConversation() {
+    clearTimeout(conversationTimer);
+    conversationTimer = setTimeout(function () { if (view.openId) loadConversation(view.openId, true); }, 150);
+  }
+
+  function onEvent(event) {
+    var data = {};
+    try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
+    var listed = list.querySelector('[data-id="' + Number(data.conversation_id) + '"]');
+    if (event.type === "state") scheduleList(150);          // escalated, live, back to the bot
+    else if (listed) scheduleList(300);                      // news in a conversation shown
+    else if (view.status === "all") scheduleList(1000);      // any chat may move to the top
+    if (data.conversation_id && data.conversation_id === view.openId) scheduleConversation();
+  }
+
+  var banner = document.getElementById("connection");
+  var source = null;
+  function connect() {
+    source = new EventSource(Inbox.base + "/api/events", { withCredentials: true });
+    source.addEventListener("hello", function () {
+      Inbox.show(banner, false);
+      scheduleList();
+      if (view.openId) scheduleConversation();
+    });
+    source.addEventListener("message", onEvent);
+    source.addEventListener("state", onEvent);
+    source.addEventListener("resync", function () { scheduleList(); scheduleConversation(); });
+    source.addEventListener("logout", function () { source.close(); Inbox.toLogin(); });
+    source.onerror = function () {
+      Inbox.show(banner, true);
+      if (source.readyState === EventSource.CLOSED) {  // refused (e.g. logged out): check, retry
+        api("GET", "conversations?limit=1").then(function () { setTimeout(connect, 3000); }, function () {});
+      }
+    };
+  }
+
+  selectTab(view.status);
+  if (view.openId) openConversation(view.openId, false);
+  connect();
+  window.InboxPage = { view: view, source: function () { return source; } };
+})();
