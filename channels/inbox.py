@@ -21,7 +21,6 @@ from sanic.response import HTTPResponse
 from handoff_plugin.inbox.agents import Passwords
 from handoff_plugin.inbox.http import Request, Response, StreamResponse, is_https
 from handoff_plugin.inbox.runtime import InboxRuntime
-from handoff_plugin.inbox.webhook_tester import WebhookTester
 from handoff_plugin.livechat_runtime import livechat_service
 from handoff_plugin.runtime import Services, services
 
@@ -92,14 +91,12 @@ class InboxInput(InputChannel):
         services: Services | None = None,
         *,
         passwords: Passwords | None = None,
-        webhooks: WebhookTester | None = None,
         feed_interval: float = 1.0,
         heartbeat: float | None = None,
     ) -> None:
         self._services = services
         self._options: dict[str, Any] = {
             "passwords": passwords,
-            "webhooks": webhooks,
             "feed_interval": feed_interval,
         }
         if heartbeat is not None:

@@ -5,26 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import aiohttp
-
 from handoff_plugin.errors import ConfigurationError
-from handoff_plugin.models import Escalation, Trigger, Visitor
 from handoff_plugin.notifiers import enabled_kinds
-from handoff_plugin.notifiers.base import build_webhook_body
-from handoff_plugin.notifiers.webhook import WebhookNotifier, classify, encode_body
-from handoff_plugin.outbox import new_message_id
 from handoff_plugin.settings import Settings, load_settings
 from handoff_plugin.store import Store, open_store
-from handoff_plugin.store.db import utc_now
 from handoff_plugin.store.outbox import Delivery, DeliveryStatus, OutboxQueries
-
-TEST_EVENT = "webhook.test"
+from handoff_plugin.webhook_test import TEST_EVENT, send_test_webhook
 
 
 def add_commands(commands: Any) -> None:
@@ -170,52 +161,22 @@ async def _webhook_enable() -> int:
     return 0
 
 
-def sample_body(settings: Settings) -> dict[str, Any]:
-    """A body shaped exactly like a real escalation's, clearly marked as a test."""
-    now = utc_now()
-    visitor = Visitor(0, "visitor@example.com", "Test", "Visitor", None, now)
-    escalation = Escalation(
-        0, 0, visitor, Trigger.INTENT, "", "This is a test message from rasa-handoff.", now
-    )
-    body = build_webhook_body(escalation, settings)
-    body["event"] = TEST_EVENT
-    body["title"] = f"{settings.chatbot.name}: TEST event from rasa-handoff (not a real escalation)"
-    body["text"] = "This is a test of your webhook. No visitor is waiting."
-    return body
-
-
 async def _webhook_test() -> int:
     settings = load_settings()
     if not settings.webhook.url:
         raise ConfigurationError(
             "handoff: webhook.url is empty; set HANDOFF_WEBHOOK_URL to the receiver's URL"
         )
-    notifier = WebhookNotifier(settings.webhook)
-    body = encode_body(sample_body(settings))
-    message_id = new_message_id()
-    signed = "yes (X-Signature-256)" if notifier.secret else "no (webhook.secret is empty)"
-    print(f"POST {notifier.url}")
-    print(f"  event: {TEST_EVENT}   webhook-id: {message_id}   signed: {signed}")
-    print(f"  body: {body.decode('utf-8')}")
-    started = time.monotonic()
-    try:
-        response = await notifier.post(body, message_id)
-    except asyncio.TimeoutError:
-        print(f"-> no answer within {notifier.timeout:g} s (webhook.timeout)")
+    result = await send_test_webhook(settings)
+    signed = "yes (X-Signature-256)" if result.signed else "no (webhook.secret is empty)"
+    print(f"POST {result.url}")
+    print(f"  event: {TEST_EVENT}   webhook-id: {result.message_id}   signed: {signed}")
+    print(f"  body: {result.body}")
+    if result.error:
+        print(f"-> {result.error}")
         return 1
-    except aiohttp.ClientError as error:
-        print(f"-> could not reach the receiver: {error}")
-        return 1
-    elapsed = (time.monotonic() - started) * 1000
-    print(f"-> HTTP {response.status} {response.reason} in {elapsed:.0f} ms")
-    if response.text:
-        print(response.text)
-    result = classify(response)
-    meaning = {
-        "delivered": "a real escalation would count as delivered",
-        "retry": "a real escalation would be retried later",
-        "failed": "a real escalation would NOT be retried",
-        "disabled": "a real escalation would turn the webhook off",
-    }[result.outcome.value]
-    print(f"   ({meaning}{': ' + result.detail if result.detail else ''})")
-    return 0 if result.outcome.value == "delivered" else 1
+    print(f"-> HTTP {result.status} {result.reason} in {result.elapsed_ms} ms")
+    if result.answer:
+        print(result.answer)
+    print(f"   ({result.meaning})")
+    return 0 if result.delivered else 1

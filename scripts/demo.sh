@@ -5,8 +5,14 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 RASA_PORT=${RASA_PORT:-5005}
-ACTIONS_PORT=${ACTIONS_PORT:-5055}
+ACTIONS_PORT=5055  # endpoints.yml names this port
 mkdir -p .handoff/logs
+
+# The demo's notifications: email to a demo address, printed here instead of sent (no SMTP host).
+# Set HANDOFF_EMAIL_SMTP_HOST (and friends, see README) to send real ones.
+export HANDOFF_EMAIL_ENABLED=${HANDOFF_EMAIL_ENABLED:-true}
+export HANDOFF_EMAIL_RECIPIENTS=${HANDOFF_EMAIL_RECIPIENTS:-support@example.com}
+export HANDOFF_INBOX_PUBLIC_URL=${HANDOFF_INBOX_PUBLIC_URL:-http://localhost:$RASA_PORT/webhooks/inbox}
 
 "$VENV/bin/handoff" check >/dev/null
 "$VENV/bin/handoff" db upgrade
@@ -40,18 +46,24 @@ trap stop EXIT
 
 for port in "$RASA_PORT" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "demo: port $port is already in use (another demo running?). Stop it or set RASA_PORT/ACTIONS_PORT." >&2
+    echo "demo: port $port is already in use (another demo running?). Stop it (or set RASA_PORT for Rasa's port)." >&2
     exit 1
   fi
 done
 
 echo "demo: starting the action server on port $ACTIONS_PORT (log: .handoff/logs/actions.log)"
 "$VENV/bin/rasa" run actions --port "$ACTIONS_PORT" --actions actions >.handoff/logs/actions.log 2>&1 &
+actions_pid=$!
+pids+=($actions_pid)
+# Show the console emails (the action server's dispatcher prints them into its log).
+tail -n0 -F .handoff/logs/actions.log 2>/dev/null \
+  | awk '/^==================== handoff: email NOT sent/{on=1} on{print} /end of email ====================/{on=0}' &
 pids+=($!)
 echo "demo: starting Rasa on port $RASA_PORT (log: .handoff/logs/rasa.log)"
 "$VENV/bin/rasa" run --enable-api --cors "*" --port "$RASA_PORT" --model models/handoff.tar.gz \
   --credentials credentials.yml --endpoints endpoints.yml >.handoff/logs/rasa.log 2>&1 &
-pids+=($!)
+rasa_pid=$!
+pids+=($rasa_pid)
 
 wait_for() {  # url name pid
   for _ in $(seq 1 240); do
@@ -64,8 +76,8 @@ wait_for() {  # url name pid
   done
   echo "demo: $2 did not start within 120 s (see .handoff/logs/$2.log)" >&2; exit 1
 }
-wait_for "http://127.0.0.1:$ACTIONS_PORT/health" actions "${pids[0]}"
-wait_for "http://127.0.0.1:$RASA_PORT/status" rasa "${pids[1]}"
+wait_for "http://127.0.0.1:$ACTIONS_PORT/health" actions "$actions_pid"
+wait_for "http://127.0.0.1:$RASA_PORT/status" rasa "$rasa_pid"
 
 cat <<EOT
 
@@ -84,9 +96,10 @@ cat <<EOT
   Rasa HTTP API:            http://localhost:$RASA_PORT/status
   Action server:            http://localhost:$ACTIONS_PORT/health
   Escalations and transcripts are stored in .handoff/handoff.db; logs in .handoff/logs/.
+  Notification emails to $HANDOFF_EMAIL_RECIPIENTS are printed below (no SMTP server configured).
 
   Press Ctrl-C to stop.
 EOT
-wait -n "${pids[@]}" || true
+wait -n "$actions_pid" "$rasa_pid" || true
 echo "demo: a server exited unexpectedly; see .handoff/logs/" >&2
 exit 1

@@ -41,8 +41,8 @@ from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
 from handoff_plugin.inbox.stream import LiveStream
-from handoff_plugin.inbox.webhook_tester import WebhookTester
 from handoff_plugin.saved_settings import StoredSettings
+from handoff_plugin.webhook_test import send_test_webhook
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +89,6 @@ class InboxApi:
         agents: AgentService,
         conversations: InboxConversations,
         settings: StoredSettings,
-        webhooks: WebhookTester,
         stream: LiveStream,
         pages: InboxPages,
         stopping: asyncio.Event,
@@ -98,7 +97,6 @@ class InboxApi:
         self.agents = agents
         self.conversations = conversations
         self.settings = settings
-        self.webhooks = webhooks
         self.stream = stream
         self.pages = pages
         self.stopping = stopping
@@ -276,7 +274,7 @@ class InboxApi:
                 f"{url!r} is not an http(s) URL, e.g. https://example.com/hooks/handoff",
                 "webhook.url",
             )
-        result = await self.webhooks.send_test(settings, url)
+        result = await send_test_webhook(settings, url)
         return json_response(result.as_dict())
 
     # --- escalation review ---

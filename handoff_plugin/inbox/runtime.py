@@ -14,7 +14,6 @@ from handoff_plugin.inbox.conversations import InboxConversations
 from handoff_plugin.inbox.feed import EventFeed
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.stream import HEARTBEAT, LiveStream
-from handoff_plugin.inbox.webhook_tester import HttpWebhookTester, WebhookTester
 from handoff_plugin.livechat import LiveChatService
 from handoff_plugin.runtime import Services
 
@@ -36,7 +35,6 @@ class InboxRuntime:
         base_path: str,
         *,
         passwords: Passwords | None = None,
-        webhooks: WebhookTester | None = None,
         feed_interval: float = 1.0,
         heartbeat: float = HEARTBEAT,
     ) -> InboxRuntime:
@@ -45,7 +43,6 @@ class InboxRuntime:
             agents=AgentService(services.store, passwords),
             conversations=InboxConversations(services.store, livechat),
             settings=services.settings,
-            webhooks=webhooks or HttpWebhookTester(),
             stream=LiveStream(livechat.broker, heartbeat),
             pages=InboxPages(base_path),
             stopping=stopping,

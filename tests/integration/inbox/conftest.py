@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from sanic import Sanic
 
 from channels.inbox import InboxInput
+from handoff_plugin.dispatcher import Dispatcher
 from handoff_plugin.escalations import EscalationRequest, EscalationService
 from handoff_plugin.inbox.agents import AgentService, Passwords
 from handoff_plugin.inbox.feed import EscalationEventWriter
@@ -101,6 +102,7 @@ async def start_inbox(
         settings=provider,
         store=store,
         escalations=EscalationService(store, provider, [EscalationEventWriter()]),
+        dispatcher=Dispatcher(store, provider),  # not started: these tests send no notifications
     )
     transcript = FakeTranscript()
     livechat = LiveChatService(

@@ -128,6 +128,7 @@
         "The receiver answered HTTP " + r.status + " " + r.reason + " in " + r.elapsed_ms + " ms" +
         (r.delivered ? " — delivered." : " — not delivered.");
       box.appendChild(el("p", { className: "test-head", text: head }));
+      if (r.meaning) box.appendChild(el("p", { className: "muted", text: "So " + r.meaning + "." }));
       box.appendChild(el("p", { className: "muted", text: r.signed ? "Signed with X-Signature-256." : "Not signed (no signing secret set)." }));
       if (r.answer) box.appendChild(el("pre", { className: "answer", text: r.answer }));
     } catch (e) {
