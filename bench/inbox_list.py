@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import logging
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -57,6 +56,7 @@ from handoff_plugin.store.tables import (  # noqa: E402
     messages,
     visitors,
 )
+from tests.servers import free_port, serve_sanic  # noqa: E402
 
 PASSWORD = "benchmark password"
 WORDS = (
@@ -181,12 +181,6 @@ class NoTranscript:
         raise NotImplementedError
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def start_inbox(store: Store, url: str) -> tuple[str, Any]:
     from sanic import Sanic
 
@@ -209,14 +203,7 @@ async def start_inbox(store: Store, url: str) -> tuple[str, Any]:
 
     app.blueprint(InboxInput(services).blueprint(no_rasa), url_prefix="/webhooks/inbox")
     port = free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.start_serving()
-    await server.after_start()
+    server = await serve_sanic(app, port)
     return f"http://127.0.0.1:{port}/webhooks/inbox", server
 
 

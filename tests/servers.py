@@ -204,3 +204,17 @@ class SmtpServer:
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Mail]:
         await wait_until(lambda: len(self.mails) >= count, timeout, f"{count} email(s)")
         return list(self.mails)
+
+
+async def serve_sanic(app: Any, port: int) -> Any:
+    """Run a Sanic app in this event loop on 127.0.0.1:port, listeners included; returns the
+    server (stop it with before_stop(), close(), wait_closed(), after_stop())."""
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+    )
+    assert server is not None
+    await server.startup()
+    await server.before_start()
+    await server.start_serving()
+    await server.after_start()
+    return server

@@ -4,7 +4,6 @@ with the livechat, REST and inbox channels on top of them, once per session."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,14 @@ from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.settings import base_layers
 from handoff_plugin.store import Store, open_store
 from tests.conftest import ROOT
-from tests.servers import SLACK_OK, HttpServer, SmtpServer
+from tests.servers import (
+    SLACK_OK,
+    HttpServer,
+    SmtpServer,
+    free_port,  # noqa: F401  (re-exported for the integration tests)
+)
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(

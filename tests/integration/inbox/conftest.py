@@ -27,6 +27,7 @@ from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.sessions import SessionSigner
 from handoff_plugin.store import Store, open_store
 from tests.integration.conftest import free_port
+from tests.servers import serve_sanic
 from tests.unit.test_livechat_service import FakeTranscript
 
 BASE = "/webhooks/inbox"
@@ -124,14 +125,7 @@ async def start_inbox(
 
     app.blueprint(channel.blueprint(no_rasa), url_prefix=BASE)
     port = free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.start_serving()
-    await server.after_start()
+    server = await serve_sanic(app, port)
     return InboxServer(
         f"http://127.0.0.1:{port}{BASE}", app, server, services, livechat, transcript, channel
     )

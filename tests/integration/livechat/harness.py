@@ -17,6 +17,7 @@ from channels.inbox import InboxInput
 from channels.livechat import LiveChatInput
 from handoff_plugin.livechat import LiveChatService
 from handoff_plugin.runtime import Services
+from tests.servers import serve_sanic
 
 QUIET = 0.8  # seconds without a message after which "the bot said nothing" is believed
 
@@ -59,14 +60,7 @@ async def start_server(agent: Any, services: Services, port: int) -> RunningServ
     inbox = InboxInput(services, feed_interval=0.5)
     app = run.configure_app([channel, RestInput(), inbox], enable_api=True, port=port)
     app.ctx.agent = agent
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.start_serving()
-    await server.after_start()
+    server = await serve_sanic(app, port)
     return RunningServer(f"http://127.0.0.1:{port}", app, server, services)
 
 
