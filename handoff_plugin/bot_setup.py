@@ -26,6 +26,10 @@ from handoff_plugin.rasa_actions import (  # noqa: F401
 )
 '''
 ACTION_ENDPOINT = "http://localhost:5055/webhook"
+CHANNELS = (
+    "handoff_plugin.channels.livechat.LiveChatInput",  # visitors (rasa-webchat, /socket.io)
+    "handoff_plugin.channels.inbox.InboxInput",  # agents, at /webhooks/inbox/
+)
 FALLBACK = {"name": "FallbackClassifier", "threshold": 0.45, "ambiguity_threshold": 0.05}
 
 
@@ -96,6 +100,19 @@ def _ensure_action_endpoint(endpoints: Any) -> list[str]:
     return [f"endpoints.yml: action_endpoint {ACTION_ENDPOINT}"]
 
 
+def _ensure_channels(credentials: Any) -> list[str]:
+    changes = []
+    if "socketio" in credentials:
+        # Both serve /socket.io; the live-chat channel speaks the same rasa-webchat protocol.
+        del credentials["socketio"]
+        changes.append("credentials.yml: socketio replaced by the live-chat channel (same path)")
+    for channel in CHANNELS:
+        if channel not in credentials:
+            credentials[channel] = None
+            changes.append(f"credentials.yml: channel {channel}")
+    return changes
+
+
 def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
     """Apply the README's "Add handoff to your own bot" steps to `bot_dir`; idempotent."""
     domain_path = bot_dir / "domain.yml"
@@ -133,6 +150,13 @@ def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
     if endpoint_changes:
         _dump(endpoints, endpoints_path)
         changes += endpoint_changes
+
+    credentials_path = bot_dir / "credentials.yml"
+    credentials = _load(credentials_path)
+    channel_changes = _ensure_channels(credentials)
+    if channel_changes:
+        _dump(credentials, credentials_path)
+        changes += channel_changes
 
     actions_dir = bot_dir / "actions"
     actions_dir.mkdir(exist_ok=True)

@@ -29,6 +29,9 @@ def test_init_merges_into_a_domain_and_keeps_what_was_there(tmp_path: Path) -> N
         'version: "3.1"\n# my comment\nintents:\n  - greet\n  - affirm\n'
         'responses:\n  utter_greet:\n  - text: "Hey!"\n'
     )
+    (tmp_path / "credentials.yml").write_text(
+        "rest:\nsocketio:\n  user_message_evt: user_uttered\n"
+    )
     (tmp_path / "config.yml").write_text(
         "pipeline:\n  - name: WhitespaceTokenizer\npolicies:\n  - name: TEDPolicy\n"
     )
@@ -46,6 +49,12 @@ def test_init_merges_into_a_domain_and_keeps_what_was_there(tmp_path: Path) -> N
     endpoints = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "http://localhost:5055/webhook"
     assert "ValidateHandoffForm" in (tmp_path / "actions" / "handoff.py").read_text()
+    credentials = yaml.safe_load((tmp_path / "credentials.yml").read_text())
+    assert list(credentials) == [
+        "rest",
+        "handoff_plugin.channels.livechat.LiveChatInput",
+        "handoff_plugin.channels.inbox.InboxInput",
+    ]
     assert all((tmp_path / "data" / name).is_file() for name in DATA_FILES)
     assert any("domain.yml: added" in m for m in messages)
 

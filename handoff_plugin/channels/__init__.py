@@ -1,0 +1,1 @@
+"""Rasa input channels of rasa-handoff: the visitor live chat and the agent inbox."""

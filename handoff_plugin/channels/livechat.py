@@ -1,0 +1,255 @@
+"""The visitor live-chat channel: rasa-webchat's socket.io protocol on top of the live-chat service.
+
+Register it in `credentials.yml` as `handoff_plugin.channels.livechat.LiveChatInput:`. It serves socket.io at
+`livechat.socket_path` (default `/socket.io`), a health check at `/webhooks/livechat/`, and a demo
+page with the rasa-webchat widget at `/webhooks/livechat/demo`. Everything it decides is in
+`handoff_plugin` (sessions, protocol checks, delivery, live chat); this module only adapts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import structlog
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from handoff_plugin.livechat import CHANNEL, LiveChatService
+from handoff_plugin.livechat_runtime import livechat_service
+from handoff_plugin.pubsub import Subscription
+from handoff_plugin.runtime import Services
+from handoff_plugin.settings import Settings, load_settings
+from handoff_plugin.throttle import RateLimiter
+from handoff_plugin.visitor_connections import VisitorConnections
+from handoff_plugin.webchat import (
+    ERROR_EVENT,
+    SESSION_CONFIRM,
+    SESSION_REQUEST,
+    USER_UTTERED,
+    ProtocolError,
+    parse_user_uttered,
+)
+
+log = structlog.get_logger(__name__)
+
+DEMO_PAGE = Path(__file__).resolve().parent.parent / "handoff_plugin" / "web" / "livechat_demo.html"
+MAX_HTTP_BUFFER = 256 * 1024  # one socket.io request; messages are far smaller (max_message_length)
+
+
+class LiveChatOutput(OutputChannel):
+    """Bot messages of a live-chat turn: recorded (numbered), then delivered to every socket of
+    the visitor's session by `VisitorConnections`."""
+
+    records_messages = True  # the pause guard must not record them a second time
+
+    def __init__(self, service: LiveChatService) -> None:
+        self._service = service
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self._service.record_bot_message(recipient_id, message, CHANNEL)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+def _origin_policy(configured: tuple[str, ...]) -> Any:
+    """The page's own origin always; others only as configured (`*` only if asked for)."""
+    if "*" in configured:
+        return "*"
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin == own or origin in configured
+
+    return allowed
+
+
+class _SocketBlueprint(Blueprint):
+    def __init__(self, sio: AsyncServer, socket_path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx.sio = sio
+        self.ctx.socket_path = socket_path
+
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
+        self.ctx.sio.attach(app, self.ctx.socket_path)
+        super().register(app, options)
+
+
+class _Runtime:
+    """What exists once the server runs: the service, this process's sockets, the rate limit."""
+
+    def __init__(
+        self, service: LiveChatService, connections: VisitorConnections, settings: Settings
+    ):
+        self.service = service
+        self.connections = connections
+        self.limiter = RateLimiter(
+            settings.livechat.rate_limit_burst, settings.livechat.rate_limit_per_minute
+        )
+        self.max_length = settings.livechat.max_message_length
+        self.subscription: Subscription | None = None
+        self.delivery: asyncio.Task[None] | None = None
+
+
+class LiveChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        # Configured through handoff settings (handoff.yml, HANDOFF_LIVECHAT_*), not credentials.
+        return cls()
+
+    def __init__(self, settings: Settings | None = None, services: Services | None = None) -> None:
+        self._settings = settings
+        self._services = services
+        self._runtime: _Runtime | None = None
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """For bot messages Rasa sends outside a visitor's turn (reminders, `/trigger_intent`,
+        `/execute`): recorded and delivered like any other."""
+        return LiveChatOutput(self._runtime.service) if self._runtime else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        settings = self._settings or load_settings()
+        livechat = settings.livechat
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=_origin_policy(livechat.cors_allowed_origins),
+            max_http_buffer_size=MAX_HTTP_BUFFER,
+        )
+        blueprint = _SocketBlueprint(sio, livechat.socket_path, "handoff_livechat", __name__)
+        demo_template = Template(DEMO_PAGE.read_text(encoding="utf-8"))
+
+        async def emit(event: str, data: Any, to: str) -> None:
+            await sio.emit(event, data, to=to)
+
+        async def refuse(sid: str, error: ProtocolError, key: str | None = None) -> None:
+            log.info("handoff.livechat.refused", code=error.code, session=(key or "")[:8])
+            await sio.emit(ERROR_EVENT, error.as_event(), to=sid)
+
+        @blueprint.listener("before_server_start")
+        async def start(app: Sanic, _loop: Any) -> None:
+            service = await livechat_service(app, self._services)
+            current = await service.settings.current()
+            runtime = _Runtime(service, VisitorConnections(service, emit), current)
+            runtime.subscription = service.broker.subscribe()
+            runtime.delivery = asyncio.create_task(runtime.connections.run(runtime.subscription))
+            self._runtime = runtime
+
+        @blueprint.listener("before_server_stop")
+        async def stop(_app: Sanic, _loop: Any) -> None:
+            runtime, self._runtime = self._runtime, None
+            if runtime is None:
+                return
+            if runtime.subscription is not None:
+                await runtime.subscription.close()
+            if runtime.delivery is not None:
+                runtime.delivery.cancel()
+            await runtime.connections.save_cursors()
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/demo", methods=["GET"])
+        async def demo(_: Request) -> HTTPResponse:
+            current = await self._runtime.service.settings.current() if self._runtime else settings
+            page = demo_template.substitute(
+                title=html.escape(current.chatbot.name),
+                title_js=json.dumps(current.chatbot.name),
+                socket_path=json.dumps(livechat.socket_path),
+                script_url="webchat.js",
+            )
+            return response.html(page)
+
+        @blueprint.route("/webchat.js", methods=["GET"])
+        async def webchat_script(_: Request) -> HTTPResponse:
+            script = Path(livechat.webchat_script)
+            if not await asyncio.to_thread(script.is_file):
+                return response.text(
+                    f"rasa-webchat is not installed at {script}: run `make webchat`", status=404
+                )
+            return await response.file(
+                str(script),
+                mime_type="application/javascript",
+                headers={"Cache-Control": "public, max-age=3600"},
+            )
+
+        @sio.on("connect")
+        async def connect(sid: str, _environ: dict[str, Any], _auth: Any = None) -> bool:
+            return True
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str, _reason: Any = None) -> None:
+            if self._runtime is not None:
+                await self._runtime.connections.detach(sid)
+
+        @sio.on(SESSION_REQUEST)
+        async def session_request(sid: str, data: Any = None) -> None:
+            runtime = self._runtime
+            if runtime is None:
+                await refuse(sid, ProtocolError("not_ready", "the server is starting; retry"))
+                return
+            data = data if isinstance(data, dict) else {}
+            opened = await runtime.service.open_session(data.get("session_id"))
+            last_seq = data.get("last_seq")
+            if opened.is_new or not isinstance(last_seq, int) or isinstance(last_seq, bool):
+                last_seq = None
+            await sio.emit(SESSION_CONFIRM, {"session_id": opened.token}, to=sid)
+            await runtime.connections.attach(sid, opened.session, last_seq)
+
+        @sio.on(USER_UTTERED)
+        async def user_uttered(sid: str, data: Any = None) -> None:
+            runtime = self._runtime
+            key = runtime.connections.session_of(sid) if runtime else None
+            if runtime is None or key is None:
+                await refuse(sid, ProtocolError("no_session", "send session_request first"))
+                return
+            wait = runtime.limiter.try_acquire(key)
+            if wait:
+                throttled = ProtocolError(
+                    "rate_limited",
+                    "You are sending messages too quickly; this one was not delivered. "
+                    "Please wait a moment and send it again.",
+                    retry_after=wait,
+                )
+                await refuse(sid, throttled, key)
+                return
+            parsed = parse_user_uttered(data, runtime.max_length)
+            if isinstance(parsed, ProtocolError):
+                await refuse(sid, parsed, key)
+                return
+            if not runtime.connections.is_stored(key):  # the visitor's first message
+                runtime.connections.stored(await runtime.service.ensure_session(key))
+            message = UserMessage(
+                parsed.text,
+                LiveChatOutput(runtime.service),
+                key,
+                input_channel=CHANNEL,
+                metadata=parsed.metadata,
+            )
+            try:
+                await on_new_message(message)
+            except Exception:  # the visitor must learn that this message was not handled
+                log.exception("handoff.livechat.turn_failed", session=key[:8])
+                failed = ProtocolError(
+                    "internal_error", "Sorry, that message could not be handled."
+                )
+                await refuse(sid, failed, key)
+
+        return blueprint
