@@ -56,6 +56,15 @@ def _dump(data: Any, path: Path) -> None:
         _yaml().dump(data, handle)
 
 
+def _edit_yaml(path: Path, edit: Callable[[Any], list[str]]) -> list[str]:
+    """Apply `edit` to the YAML document at `path` (comments kept); write only if it changed."""
+    data = _load(path)
+    changes = edit(data)
+    if changes:
+        _dump(data, path)
+    return changes
+
+
 def merge_domain(domain: Any, fragment: Any) -> list[str]:
     """Add the fragment's intents, slots, forms and actions that the domain lacks."""
     added: list[str] = []
@@ -131,32 +140,19 @@ def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
             shutil.copyfile(FRAGMENT_DIR / "data" / name, target)
             changes.append(f"data/{name}: copied")
 
-    domain = _load(domain_path)
-    added = merge_domain(domain, _load(FRAGMENT_DIR / "domain.yml"))
-    if added:
-        _dump(domain, domain_path)
-        changes.append("domain.yml: added " + ", ".join(added))
+    fragment = _load(FRAGMENT_DIR / "domain.yml")
 
-    config_path = bot_dir / "config.yml"
-    config = _load(config_path)
-    config_changes = _ensure_fallback(config)
-    if config_changes:
-        _dump(config, config_path)
-        changes += config_changes
+    def domain_additions(domain: Any) -> list[str]:
+        added = merge_domain(domain, fragment)
+        return ["domain.yml: added " + ", ".join(added)] if added else []
 
-    endpoints_path = bot_dir / "endpoints.yml"
-    endpoints = _load(endpoints_path)
-    endpoint_changes = _ensure_action_endpoint(endpoints)
-    if endpoint_changes:
-        _dump(endpoints, endpoints_path)
-        changes += endpoint_changes
-
-    credentials_path = bot_dir / "credentials.yml"
-    credentials = _load(credentials_path)
-    channel_changes = _ensure_channels(credentials)
-    if channel_changes:
-        _dump(credentials, credentials_path)
-        changes += channel_changes
+    for name, edit in (
+        ("domain.yml", domain_additions),
+        ("config.yml", _ensure_fallback),
+        ("endpoints.yml", _ensure_action_endpoint),
+        ("credentials.yml", _ensure_channels),
+    ):
+        changes += _edit_yaml(bot_dir / name, edit)
 
     actions_dir = bot_dir / "actions"
     actions_dir.mkdir(exist_ok=True)
