@@ -41,7 +41,7 @@ from handoff_plugin.webchat import (
 
 log = structlog.get_logger(__name__)
 
-DEMO_PAGE = Path(__file__).resolve().parent.parent / "handoff_plugin" / "web" / "livechat_demo.html"
+DEMO_PAGE = Path(__file__).resolve().parent.parent / "web" / "livechat_demo.html"
 MAX_HTTP_BUFFER = 256 * 1024  # one socket.io request; messages are far smaller (max_message_length)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from channels.livechat import _origin_policy
+from handoff_plugin.channels.livechat import _origin_policy
 
 ENVIRON = {"wsgi.url_scheme": "https", "HTTP_HOST": "bot.example.com"}
 
