@@ -39,17 +39,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from channels.inbox import InboxInput  # noqa: E402
-from handoff_plugin.escalations import EscalationService  # noqa: E402
+from handoff_plugin.escalation.service import EscalationService  # noqa: E402
 from handoff_plugin.inbox.agents import AgentService  # noqa: E402
 from handoff_plugin.inbox.feed import EscalationEventWriter  # noqa: E402
-from handoff_plugin.inbox.models import Cursor  # noqa: E402
-from handoff_plugin.livechat import LiveChatService  # noqa: E402
-from handoff_plugin.pubsub import InProcessBroker  # noqa: E402
-from handoff_plugin.runtime import Services  # noqa: E402
-from handoff_plugin.saved_settings import StoredSettings  # noqa: E402
-from handoff_plugin.sessions import SessionSigner  # noqa: E402
+from handoff_plugin.livechat.broker import InProcessBroker  # noqa: E402
+from handoff_plugin.livechat.service import LiveChatService  # noqa: E402
+from handoff_plugin.livechat.sessions import SessionSigner  # noqa: E402
+from handoff_plugin.models import Cursor  # noqa: E402
+from handoff_plugin.services import Services  # noqa: E402
 from handoff_plugin.store import Store, open_store  # noqa: E402
-from handoff_plugin.store.inbox import InboxQueries, list_query  # noqa: E402
+from handoff_plugin.store.queries.inbox import InboxQueries, list_query  # noqa: E402
+from handoff_plugin.store.saved_settings import StoredSettings  # noqa: E402
 from handoff_plugin.store.tables import (  # noqa: E402
     conversations,
     escalations,

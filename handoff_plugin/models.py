@@ -1,11 +1,16 @@
-"""Typed value objects shared by the services, the notifiers and the channels."""
+"""Typed value objects shared by the store, the services, the notifiers and the channels."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
+
+from handoff_plugin.errors import InvalidInput
 
 
 class ConversationState(str, Enum):
@@ -123,3 +128,188 @@ class LiveChatSession:
     key: str
     conversation_id: int | None
     delivered_seq: int  # the newest message known to have been sent to one of its sockets
+
+
+# Notification deliveries (the outbox).
+
+
+class DeliveryStatus(str, Enum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
+    DELIVERED = "delivered"
+    FAILED = "failed"  # permanent error, or retries exhausted
+    DISABLED = "disabled"  # the notifier was turned off (or the webhook answered 410 Gone)
+
+
+class AttemptStatus(str, Enum):
+    DELIVERED = "delivered"
+    RETRY = "retry"  # transient failure, another attempt is scheduled
+    FAILED = "failed"  # permanent failure, or the last retry
+    DISABLED = "disabled"
+    INTERRUPTED = "interrupted"  # the sending process stopped before it knew the outcome
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    escalation_id: int
+    kind: str
+    payload: dict[str, Any]
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_error: str | None
+    last_response_code: int | None
+    webhook_id: str
+    queued_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    delivery_id: int
+    number: int
+    started_at: datetime
+    finished_at: datetime
+    status: AttemptStatus
+    error: str | None
+    response_code: int | None
+    owner: str | None
+
+
+# The agent inbox.
+
+Status = Literal["waiting", "live", "all"]
+STATUSES: dict[str, ConversationState | None] = {
+    "waiting": ConversationState.ESCALATED,
+    "live": ConversationState.LIVE,
+    "all": None,
+}
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: int
+    email: str
+    name: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @property
+    def ref(self) -> AgentRef:
+        """How the agent appears in live chat and transcripts."""
+        return AgentRef(str(self.id), self.name)
+
+
+@dataclass(frozen=True)
+class AgentSession:
+    """A logged-in browser: the agent, and the CSRF token its state-changing requests send."""
+
+    agent: Agent
+    csrf_token: str
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page of the conversation list starts: after (activity, id)."""
+
+    activity_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.activity_at.isoformat(), self.id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            when, ident = json.loads(raw)
+            activity_at = datetime.fromisoformat(when)
+            if activity_at.tzinfo is None or not isinstance(ident, int):
+                raise ValueError(value)
+            return cls(activity_at, ident)
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise InvalidInput(
+                "cursor is not one this server returned; start again without it"
+            ) from None
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One row of the conversation list."""
+
+    id: int
+    state: ConversationState
+    channel: str | None
+    visitor_id: int | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    last_message: str | None
+    last_activity_at: datetime
+    unread: bool
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email or f"Visitor #{self.id}"
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversations: list[ConversationSummary]
+    next_cursor: Cursor | None
+    waiting: int  # conversations escalated and not yet taken, in the whole inbox
+    live: int
+
+
+@dataclass(frozen=True)
+class EscalationRecord:
+    id: int
+    conversation_id: int
+    visitor_id: int
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    trigger: Trigger
+    message: str
+    status: str  # open | closed
+    created_at: datetime
+    closed_at: datetime | None
+
+
+MarkerKind = Literal["live.started", "live.ended"]
+
+
+@dataclass(frozen=True)
+class LiveMarker:
+    """Live chat started or ended: shown in the transcript before the notice `seq`."""
+
+    kind: MarkerKind
+    seq: int
+    agent_name: str | None
+    created_at: datetime
+
+
+EventKind = Literal["escalation.created", "live.started", "live.ended"]
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """One row of the inbox event log."""
+
+    id: int
+    kind: EventKind
+    conversation_id: int
+    sender_id: str
+    seq: int | None
+    agent: AgentRef | None
+    origin: str
+    created_at: datetime

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.settings import Settings, StaticSettings, build_settings
+from handoff_plugin.config.settings import Settings, StaticSettings, build_settings
 from handoff_plugin.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,11 +18,11 @@ from sanic import Blueprint, Sanic
 from sanic.request import Request as SanicRequest
 from sanic.response import HTTPResponse
 
+from handoff_plugin.channels.wiring import livechat_service
 from handoff_plugin.inbox.agents import Passwords
 from handoff_plugin.inbox.http import Request, Response, StreamResponse, is_https
-from handoff_plugin.inbox.runtime import InboxRuntime
-from handoff_plugin.livechat_runtime import livechat_service
-from handoff_plugin.runtime import Services, services
+from handoff_plugin.inbox.server import InboxRuntime
+from handoff_plugin.services import Services, services
 
 log = structlog.get_logger(__name__)
 

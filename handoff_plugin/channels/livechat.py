@@ -23,14 +23,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from handoff_plugin.livechat import CHANNEL, LiveChatService
-from handoff_plugin.livechat_runtime import livechat_service
-from handoff_plugin.pubsub import Subscription
-from handoff_plugin.runtime import Services
-from handoff_plugin.settings import Settings, load_settings
-from handoff_plugin.throttle import RateLimiter
-from handoff_plugin.visitor_connections import VisitorConnections
-from handoff_plugin.webchat import (
+from handoff_plugin.channels.wiring import livechat_service
+from handoff_plugin.config.settings import Settings, load_settings
+from handoff_plugin.livechat.broker import Subscription
+from handoff_plugin.livechat.connections import VisitorConnections
+from handoff_plugin.livechat.limits import RateLimiter
+from handoff_plugin.livechat.service import CHANNEL, LiveChatService
+from handoff_plugin.livechat.widget import (
     ERROR_EVENT,
     SESSION_CONFIRM,
     SESSION_REQUEST,
@@ -38,6 +37,7 @@ from handoff_plugin.webchat import (
     ProtocolError,
     parse_user_uttered,
 )
+from handoff_plugin.services import Services
 
 log = structlog.get_logger(__name__)
 

@@ -14,12 +14,12 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from handoff_plugin.emails import normalize_email
+from handoff_plugin.addresses import normalize_email
 from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.inbox.login_throttle import LoginThrottle, account_key, address_key
-from handoff_plugin.inbox.models import Agent, AgentSession
+from handoff_plugin.models import Agent, AgentSession
 from handoff_plugin.store import Store
-from handoff_plugin.store.agents import AgentQueries
+from handoff_plugin.store.queries.agents import AgentQueries
 
 log = structlog.get_logger(__name__)
 

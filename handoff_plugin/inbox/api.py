@@ -15,6 +15,7 @@ from datetime import date, datetime, timezone
 
 import structlog
 
+from handoff_plugin.delivery.webhook_probe import send_test_webhook
 from handoff_plugin.errors import ConfigurationError, HandoffError, InvalidInput, NotFound
 from handoff_plugin.errors import PermissionDenied as Forbidden
 from handoff_plugin.inbox import serialize
@@ -36,13 +37,12 @@ from handoff_plugin.inbox.http import (
     json_response,
     redirect,
 )
-from handoff_plugin.inbox.models import AgentSession, Cursor
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
 from handoff_plugin.inbox.stream import LiveStream
-from handoff_plugin.saved_settings import StoredSettings
-from handoff_plugin.webhook_test import send_test_webhook
+from handoff_plugin.models import AgentSession, Cursor
+from handoff_plugin.store.saved_settings import StoredSettings
 
 log = structlog.get_logger(__name__)
 

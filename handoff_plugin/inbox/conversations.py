@@ -14,18 +14,22 @@ import structlog
 
 from handoff_plugin.errors import InvalidInput, NotFound
 from handoff_plugin.inbox.feed import ORIGIN
-from handoff_plugin.inbox.models import (
+from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.models import (
     Agent,
+    ChatMessage,
+    Conversation,
     ConversationPage,
+    ConversationState,
     Cursor,
     EscalationRecord,
     LiveMarker,
     Status,
+    Visitor,
 )
-from handoff_plugin.livechat import LiveChatService
-from handoff_plugin.models import ChatMessage, Conversation, ConversationState, Visitor
 from handoff_plugin.store import Store
-from handoff_plugin.store.inbox import InboxQueries
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.inbox import InboxQueries
 
 log = structlog.get_logger(__name__)
 
@@ -103,10 +107,10 @@ class InboxConversations:
     async def detail(self, agent: Agent, conversation_id: int) -> ConversationDetail:
         """The conversation with its whole transcript; the agent has now read it."""
         async with self.store.transaction() as tx:
-            conversation = await tx.conversation(conversation_id)
+            conversation = await ConversationQueries(tx).conversation(conversation_id)
             if conversation is None:
                 raise NotFound(f"conversation {conversation_id} does not exist")
-            visitor = await tx.visitor(conversation.visitor_id) if conversation.visitor_id else None
+            visitor = await ConversationQueries(tx).visitor(conversation.visitor_id) if conversation.visitor_id else None
             q = InboxQueries(tx)
             escalations = await q.escalations_of_conversation(conversation_id)
             earlier = await q.escalations_of_visitor(visitor.id) if visitor else []
@@ -128,7 +132,7 @@ class InboxConversations:
 
     async def mark_read(self, agent: Agent, conversation_id: int, seq: int) -> None:
         async with self.store.transaction() as tx:
-            if await tx.conversation(conversation_id) is None:
+            if await ConversationQueries(tx).conversation(conversation_id) is None:
                 raise NotFound(f"conversation {conversation_id} does not exist")
             await InboxQueries(tx).mark_read(agent.id, conversation_id, seq)
 

@@ -30,13 +30,12 @@ from datetime import timedelta
 
 import structlog
 
-from handoff_plugin.inbox.models import InboxEvent
-from handoff_plugin.models import ConversationState, Escalation
-from handoff_plugin.pubsub import Broker, ConversationEvent
-from handoff_plugin.settings import Settings
+from handoff_plugin.config.settings import Settings
+from handoff_plugin.livechat.broker import Broker, ConversationEvent
+from handoff_plugin.models import ConversationState, Escalation, InboxEvent
 from handoff_plugin.store import Store
-from handoff_plugin.store.db import StoreTransaction
-from handoff_plugin.store.inbox import InboxQueries
+from handoff_plugin.store.engine import StoreTransaction
+from handoff_plugin.store.queries.inbox import InboxQueries
 
 log = structlog.get_logger(__name__)
 

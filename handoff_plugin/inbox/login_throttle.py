@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handoff_plugin.store.agents import AgentQueries
+from handoff_plugin.store.queries.agents import AgentQueries
 
 
 @dataclass(frozen=True)

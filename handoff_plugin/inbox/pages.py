@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from handoff_plugin.inbox.http import Response, html_response, redirect
-from handoff_plugin.inbox.models import AgentSession
+from handoff_plugin.models import AgentSession
 
 WEB = Path(__file__).resolve().parent.parent / "web" / "inbox"
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from handoff_plugin.errors import InvalidInput
-from handoff_plugin.inbox.models import EscalationRecord
-from handoff_plugin.models import Trigger
+from handoff_plugin.models import EscalationRecord, Trigger
 from handoff_plugin.store import Store
-from handoff_plugin.store.inbox import InboxQueries
+from handoff_plugin.store.queries.inbox import InboxQueries
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

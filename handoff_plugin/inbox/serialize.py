@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from handoff_plugin.inbox.conversations import ConversationDetail
-from handoff_plugin.inbox.models import (
+from handoff_plugin.inbox.review import TRIGGER_LABELS, Review
+from handoff_plugin.models import (
     Agent,
+    ChatMessage,
     ConversationPage,
     ConversationSummary,
     EscalationRecord,
+    Visitor,
 )
-from handoff_plugin.inbox.review import TRIGGER_LABELS, Review
-from handoff_plugin.models import ChatMessage, Visitor
 
 
 def when(value: datetime | None) -> str | None:

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from handoff_plugin.config.settings import TEXT_PLACEHOLDERS, Settings, Texts
 from handoff_plugin.errors import ConfigurationError, InvalidInput
-from handoff_plugin.saved_settings import StoredSettings
-from handoff_plugin.settings import TEXT_PLACEHOLDERS, Settings, Texts
+from handoff_plugin.store.saved_settings import StoredSettings
 
 # What the page may change: section -> key -> kind. Everything else (database, SMTP server,
 # live-chat secrets...) stays in handoff.yml and env vars.

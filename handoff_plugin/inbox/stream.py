@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from handoff_plugin.pubsub import Broker, ConversationEvent
+from handoff_plugin.livechat.broker import Broker, ConversationEvent
 
 HEARTBEAT = 15.0
 RETRY_MS = 2000

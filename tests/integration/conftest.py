@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin import pause_guard
-from handoff_plugin.runtime import Services
-from handoff_plugin.saved_settings import StoredSettings
-from handoff_plugin.settings import base_layers
+from handoff_plugin.config.settings import base_layers
+from handoff_plugin.rasa_bridge import pause_guard
+from handoff_plugin.services import Services
 from handoff_plugin.store import Store, open_store
+from handoff_plugin.store.queries.settings import SettingsQueries
+from handoff_plugin.store.saved_settings import StoredSettings
 from tests.conftest import ROOT
 from tests.servers import (
     SLACK_OK,
@@ -136,7 +137,7 @@ async def saved_settings(bot_store: Store) -> AsyncIterator[StoredSettings]:
     saved = StoredSettings(bot_store, base_layers({}, ROOT / "tests" / "data" / "handoff.yml"))
     yield saved
     async with bot_store.transaction() as tx:
-        await tx.save_settings({})
+        await SettingsQueries(tx).save_settings({})
 
 
 @pytest.fixture(scope="session")

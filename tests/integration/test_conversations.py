@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.store import Store
+from handoff_plugin.store.saved_settings import StoredSettings
 from handoff_plugin.store.tables import conversations, escalations, visitors
 from tests.integration.conftest import Visitor
 

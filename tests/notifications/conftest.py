@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.dispatcher import Dispatcher
-from handoff_plugin.escalations import EscalationOutcome, EscalationRequest, EscalationService
-from handoff_plugin.models import TranscriptLine, Trigger, VisitorProfile
-from handoff_plugin.outbox import Outbox
-from handoff_plugin.saved_settings import StoredSettings
+from handoff_plugin.delivery.dispatcher import Dispatcher
+from handoff_plugin.delivery.outbox import Outbox
+from handoff_plugin.escalation.service import (
+    EscalationOutcome,
+    EscalationRequest,
+    EscalationService,
+)
+from handoff_plugin.models import Delivery, DeliveryAttempt, TranscriptLine, Trigger, VisitorProfile
 from handoff_plugin.store import Store
-from handoff_plugin.store.outbox import Delivery, DeliveryAttempt, OutboxQueries
+from handoff_plugin.store.queries.outbox import OutboxQueries
+from handoff_plugin.store.saved_settings import StoredSettings
 from tests.conftest import FakeClock
 from tests.servers import SLACK_OK, HttpServer, SmtpServer
 

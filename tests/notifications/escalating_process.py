@@ -15,9 +15,9 @@ import sys
 
 import sqlalchemy as sa
 
-from handoff_plugin.escalations import EscalationRequest
+from handoff_plugin.escalation.service import EscalationRequest
 from handoff_plugin.models import Trigger, VisitorProfile
-from handoff_plugin.runtime import reset_services, services
+from handoff_plugin.services import reset_services, services
 from handoff_plugin.store.tables import deliveries
 
 

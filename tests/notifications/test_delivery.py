@@ -9,12 +9,13 @@ from collections.abc import Callable
 
 import pytest
 
-from handoff_plugin.dispatcher import Dispatcher
-from handoff_plugin.escalations import EscalationService
-from handoff_plugin.outbox import Outbox
-from handoff_plugin.settings import StaticSettings, build_settings
+from handoff_plugin.config.settings import StaticSettings, build_settings
+from handoff_plugin.delivery.dispatcher import Dispatcher
+from handoff_plugin.delivery.outbox import Outbox
+from handoff_plugin.escalation.service import EscalationService
+from handoff_plugin.models import AttemptStatus, DeliveryStatus
 from handoff_plugin.store import Store
-from handoff_plugin.store.outbox import AttemptStatus, DeliveryStatus, OutboxQueries
+from handoff_plugin.store.queries.outbox import OutboxQueries
 from tests.conftest import FakeClock
 from tests.notifications.conftest import (
     Handoff,

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from handoff_plugin.models import VisitorProfile
-from handoff_plugin.store.outbox import AttemptStatus, DeliveryStatus
+from handoff_plugin.models import AttemptStatus, DeliveryStatus, VisitorProfile
 from tests.conftest import FakeClock
 from tests.notifications.conftest import RECIPIENTS, Handoff, email_section
 from tests.servers import SmtpServer, free_port

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from handoff_plugin.models import AttemptStatus, DeliveryStatus
 from handoff_plugin.store import Store, open_store
-from handoff_plugin.store.outbox import AttemptStatus, DeliveryStatus, OutboxQueries
+from handoff_plugin.store.queries.outbox import OutboxQueries
 from tests.conftest import FakeClock
 from tests.notifications.conftest import build_handoff, webhook_section
 from tests.servers import Answer, HttpServer

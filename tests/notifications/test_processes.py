@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from handoff_plugin.delivery.signing import verify
+from handoff_plugin.models import AttemptStatus, DeliveryStatus
 from handoff_plugin.store import Store, open_store
-from handoff_plugin.store.outbox import AttemptStatus, DeliveryStatus, OutboxQueries
+from handoff_plugin.store.queries.outbox import OutboxQueries
 from handoff_plugin.store.tables import deliveries
-from handoff_plugin.webhooks import verify
 from tests.conftest import ROOT
 from tests.integration.conftest import wait_until_up
 from tests.notifications.conftest import RECIPIENTS, WEBHOOK_SECRET, email_section

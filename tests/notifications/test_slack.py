@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from handoff_plugin.store.outbox import DeliveryStatus
+from handoff_plugin.models import DeliveryStatus
 from tests.conftest import FakeClock
 from tests.notifications.conftest import SLACK_TOKEN, Handoff, slack_section
 from tests.servers import Answer, HttpServer, slack_error

@@ -9,14 +9,13 @@ from collections.abc import Callable
 
 import pytest
 
-from handoff_plugin.dispatcher import Dispatcher
-from handoff_plugin.escalations import EscalationService
-from handoff_plugin.models import VisitorProfile
-from handoff_plugin.outbox import Outbox
-from handoff_plugin.settings import StaticSettings, build_settings
+from handoff_plugin.config.settings import StaticSettings, build_settings
+from handoff_plugin.delivery.dispatcher import Dispatcher
+from handoff_plugin.delivery.outbox import Outbox
+from handoff_plugin.delivery.signing import verify
+from handoff_plugin.escalation.service import EscalationService
+from handoff_plugin.models import AttemptStatus, DeliveryStatus, VisitorProfile
 from handoff_plugin.store import Store
-from handoff_plugin.store.outbox import AttemptStatus, DeliveryStatus
-from handoff_plugin.webhooks import verify
 from tests.conftest import FakeClock
 from tests.notifications.conftest import (
     WEBHOOK_SECRET,

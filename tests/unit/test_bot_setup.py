@@ -2,7 +2,7 @@ from pathlib import Path
 
 import yaml
 
-from handoff_plugin.bot_setup import DATA_FILES, FRAGMENT_DIR, init_bot
+from handoff_plugin.cli.bot_init import DATA_FILES, FRAGMENT_DIR, init_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 

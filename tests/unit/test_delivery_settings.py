@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from handoff_plugin.config.settings import load_settings
 from handoff_plugin.errors import ConfigurationError
-from handoff_plugin.settings import load_settings
 
 
 def test_delivery_settings_come_from_env_vars(tmp_path: Path) -> None:

@@ -5,10 +5,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from handoff_plugin.escalations import EscalationRequest, EscalationService
+from handoff_plugin.config.settings import Settings, StaticSettings
+from handoff_plugin.escalation.service import EscalationRequest, EscalationService
 from handoff_plugin.models import ConversationState, Trigger, VisitorProfile
-from handoff_plugin.settings import Settings, StaticSettings
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.tables import escalations, visitors
 
 
@@ -43,7 +44,7 @@ async def test_an_escalation_is_stored_with_visitor_and_conversation(
     assert outcome.escalation.trigger is Trigger.INTENT
     assert outcome.escalation.message == "I want to talk to a human"
     async with store.transaction() as tx:
-        conversation = await tx.conversation_by_sender("visitor-1")
+        conversation = await ConversationQueries(tx).conversation_by_sender("visitor-1")
     assert conversation is not None
     assert conversation.state is ConversationState.ESCALATED
     assert conversation.last_message == "ann@example.com"
@@ -71,7 +72,7 @@ async def test_after_the_escalation_is_closed_a_new_one_is_recorded(
     first = await service.escalate(request())
     assert first.escalation is not None
     async with store.transaction() as tx:
-        await tx.close_open_escalation(first.escalation.conversation_id)
+        await ConversationQueries(tx).close_open_escalation(first.escalation.conversation_id)
     again = await service.escalate(request())
     assert again.status == "created"
     assert len(await rows(store, escalations)) == 2

@@ -4,9 +4,10 @@ that commit out of id order (PostgreSQL) or never commit at all."""
 from __future__ import annotations
 
 from handoff_plugin.inbox.feed import EventFeed
+from handoff_plugin.livechat.broker import ConversationEvent, InProcessBroker
 from handoff_plugin.models import ConversationState
-from handoff_plugin.pubsub import ConversationEvent, InProcessBroker
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.tables import inbox_events
 from tests.conftest import FakeClock
 
@@ -21,7 +22,7 @@ class Seconds:
 
 async def write(store: Store, clock: FakeClock, event_id: int, kind: str, origin: str) -> None:
     async with store.transaction() as tx:
-        conversation = await tx.ensure_conversation(f"sender-{event_id}", "rest")
+        conversation = await ConversationQueries(tx).ensure_conversation(f"sender-{event_id}", "rest")
         await tx.conn.execute(
             inbox_events.insert().values(
                 id=event_id,

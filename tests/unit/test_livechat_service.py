@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
+from handoff_plugin.config.settings import Settings, StaticSettings
 from handoff_plugin.errors import InvalidInput, NotFound
-from handoff_plugin.livechat import LiveChatService, Pause, Resume, Said, TranscriptEvent
+from handoff_plugin.livechat.broker import ConversationEvent, InProcessBroker
+from handoff_plugin.livechat.service import LiveChatService, Pause, Resume, Said, TranscriptEvent
+from handoff_plugin.livechat.sessions import SessionSigner
 from handoff_plugin.models import AgentRef, Author, ConversationState
-from handoff_plugin.pubsub import ConversationEvent, InProcessBroker
-from handoff_plugin.sessions import SessionSigner
-from handoff_plugin.settings import Settings, StaticSettings
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.tables import escalations
 
 ANN = AgentRef("agent-1", "Ann")
@@ -72,8 +73,8 @@ def service(make_service: Callable[..., LiveChatService]) -> LiveChatService:
 async def escalated_conversation(service: LiveChatService, sender: str = "visitor-1") -> int:
     conversation, _ = await service.record_visitor_message(sender, "I want a human", None, "rest")
     async with service.store.transaction() as tx:
-        await tx.set_state(conversation.id, ConversationState.ESCALATED)
-        visitor = await tx.save_visitor(conversation, _profile())
+        await ConversationQueries(tx).set_state(conversation.id, ConversationState.ESCALATED)
+        visitor = await ConversationQueries(tx).save_visitor(conversation, _profile())
         await tx.conn.execute(
             escalations.insert().values(
                 conversation_id=conversation.id,
@@ -156,7 +157,7 @@ async def test_ending_live_chat_hands_back_to_the_bot_and_closes_the_escalation(
     )
     assert isinstance(transcript.events["visitor-1"][-1], Resume)
     async with service.store.transaction() as tx:
-        assert await tx.open_escalation(conversation_id) is None
+        assert await ConversationQueries(tx).open_escalation(conversation_id) is None
     assert await service.end_live_chat(conversation_id, ANN) is False
 
 
@@ -232,7 +233,7 @@ async def test_a_page_view_stores_nothing_until_the_visitor_writes(
     assert opened.session.conversation_id is None
     assert await service.state_of(opened.session.key) is ConversationState.BOT
     async with service.store.transaction() as tx:
-        assert await tx.conversation_by_sender(opened.session.key) is None
+        assert await ConversationQueries(tx).conversation_by_sender(opened.session.key) is None
     reopened = await service.open_session(opened.token)  # a reload before writing anything
     assert not reopened.is_new and reopened.session.key == opened.session.key
     stored = await service.ensure_session(opened.session.key)

@@ -10,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 
 from handoff_plugin.models import AgentRef, Author, ConversationState
 from handoff_plugin.store import Store, open_store
-from handoff_plugin.store.livechat import LiveChatQueries
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.livechat import LiveChatQueries
 from handoff_plugin.store.tables import metadata
 
 
@@ -33,8 +34,8 @@ async def test_messages_are_numbered_per_conversation_and_read_back_after_a_seq(
     store: Store,
 ) -> None:
     async with store.transaction() as tx:
-        a = await tx.ensure_conversation("a", "livechat")
-        b = await tx.ensure_conversation("b", "rest")
+        a = await ConversationQueries(tx).ensure_conversation("a", "livechat")
+        b = await ConversationQueries(tx).ensure_conversation("b", "rest")
         q = LiveChatQueries(tx)
         await q.append_message(a, Author.VISITOR, "hi", {"metadata": {"language": "de"}})
         await q.append_message(a, Author.BOT, "Hello!", {"buttons": [{"title": "x"}]})
@@ -54,14 +55,14 @@ async def test_messages_are_numbered_per_conversation_and_read_back_after_a_seq(
         assert [m.seq for m in await q.messages_after(b.id, 0)] == [1]
         assert await q.last_seq(a.id) == 3
         assert await q.visitor_language(a.id) == "de"
-        conversation = await tx.conversation(a.id)
+        conversation = await ConversationQueries(tx).conversation(a.id)
         assert conversation is not None and conversation.last_message == "hi"
 
 
 async def test_concurrent_writers_never_reuse_a_seq(database_url: str) -> None:
     stores = [await open_store(database_url) for _ in range(3)]
     async with stores[0].transaction() as tx:
-        conversation = await tx.ensure_conversation("busy", "livechat")
+        conversation = await ConversationQueries(tx).ensure_conversation("busy", "livechat")
 
     async def write(store: Store, n: int) -> None:
         for i in range(10):
@@ -78,7 +79,7 @@ async def test_concurrent_writers_never_reuse_a_seq(database_url: str) -> None:
 
 async def test_a_state_change_happens_once_and_only_from_the_allowed_states(store: Store) -> None:
     async with store.transaction() as tx:
-        conversation = await tx.ensure_conversation("s", "livechat")
+        conversation = await ConversationQueries(tx).ensure_conversation("s", "livechat")
         q = LiveChatQueries(tx)
         startable = (ConversationState.BOT, ConversationState.ESCALATED)
         assert await q.change_state(conversation.id, ConversationState.LIVE, allowed_from=startable)

@@ -2,12 +2,12 @@
 
 from datetime import datetime, timezone
 
+from handoff_plugin.config.settings import build_settings
+from handoff_plugin.delivery.notifiers.base import Notification, build_webhook_body
+from handoff_plugin.delivery.notifiers.email import header_safe
+from handoff_plugin.delivery.notifiers.slack import escape_mrkdwn
+from handoff_plugin.delivery.notifiers.webhook import WebhookResponse, classify
 from handoff_plugin.models import Escalation, TranscriptLine, Trigger, Visitor
-from handoff_plugin.notifiers.base import Notification, build_webhook_body
-from handoff_plugin.notifiers.email import header_safe
-from handoff_plugin.notifiers.slack import escape_mrkdwn
-from handoff_plugin.notifiers.webhook import WebhookResponse, classify
-from handoff_plugin.settings import build_settings
 
 NOW = datetime(2026, 2, 9, 12, 0, 0, 123456, tzinfo=timezone.utc)
 

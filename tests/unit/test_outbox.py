@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from handoff_plugin.dispatcher import Dispatcher
+from handoff_plugin.config.settings import Settings, StaticSettings
+from handoff_plugin.delivery.dispatcher import Dispatcher
+from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
+from handoff_plugin.delivery.notifiers.fake import RecordingNotifier
+from handoff_plugin.delivery.outbox import Outbox
 from handoff_plugin.errors import DeliveryError
-from handoff_plugin.escalations import EscalationRequest, EscalationService
-from handoff_plugin.models import TranscriptLine, Trigger, VisitorProfile
-from handoff_plugin.notifiers.base import DeliveryResult, Notification
-from handoff_plugin.notifiers.fake import RecordingNotifier
-from handoff_plugin.outbox import Outbox
-from handoff_plugin.settings import Settings, StaticSettings
+from handoff_plugin.escalation.service import EscalationRequest, EscalationService
+from handoff_plugin.models import DeliveryStatus, TranscriptLine, Trigger, VisitorProfile
 from handoff_plugin.store import Store
-from handoff_plugin.store.outbox import DeliveryStatus, OutboxQueries
+from handoff_plugin.store.queries.outbox import OutboxQueries
 from handoff_plugin.store.tables import deliveries, escalations
 from tests.conftest import FakeClock
 

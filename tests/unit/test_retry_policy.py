@@ -1,5 +1,5 @@
-from handoff_plugin.outbox import RetryPolicy
-from handoff_plugin.settings import DeliverySettings
+from handoff_plugin.config.settings import DeliverySettings
+from handoff_plugin.delivery.outbox import RetryPolicy
 
 
 def test_the_default_schedule_backs_off_exponentially_over_about_a_day() -> None:

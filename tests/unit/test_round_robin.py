@@ -1,4 +1,4 @@
-from handoff_plugin.round_robin import next_recipient
+from handoff_plugin.delivery.round_robin import next_recipient
 
 TEAM = ["a@x.test", "b@x.test", "c@x.test"]
 

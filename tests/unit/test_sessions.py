@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from handoff_plugin.sessions import SessionSigner, session_secret
-from handoff_plugin.settings import Settings
+from handoff_plugin.config.settings import Settings
+from handoff_plugin.livechat.sessions import SessionSigner, session_secret
 from handoff_plugin.store import Store
 
 SECRET = b"0123456789abcdef-test-secret"

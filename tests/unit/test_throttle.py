@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handoff_plugin.throttle import RateLimiter
+from handoff_plugin.livechat.limits import RateLimiter
 
 
 class Clock:

@@ -1,6 +1,6 @@
 from typing import Any
 
-from handoff_plugin.escalations import EscalationRequest, transcript_from_events
+from handoff_plugin.escalation.service import EscalationRequest, transcript_from_events
 from handoff_plugin.models import TranscriptLine
 
 

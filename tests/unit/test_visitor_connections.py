@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.livechat import LiveChatService
+from handoff_plugin.config.settings import StaticSettings
+from handoff_plugin.livechat.broker import InProcessBroker
+from handoff_plugin.livechat.connections import VisitorConnections
+from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.livechat.sessions import SessionSigner
 from handoff_plugin.models import AgentRef, LiveChatSession
-from handoff_plugin.pubsub import InProcessBroker
-from handoff_plugin.sessions import SessionSigner
-from handoff_plugin.settings import StaticSettings
 from handoff_plugin.store import Store
-from handoff_plugin.visitor_connections import VisitorConnections
 from tests.unit.test_livechat_service import FakeTranscript
 
 ANN = AgentRef("a1", "Ann")

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.models import AgentRef, Author, ChatMessage
-from handoff_plugin.webchat import (
+from handoff_plugin.livechat.widget import (
     ProtocolError,
     Utterance,
     parse_user_uttered,
     split_response,
     to_bot_uttered,
 )
+from handoff_plugin.models import AgentRef, Author, ChatMessage
 
 
 def message(text: str | None, payload: dict[str, Any] | None = None, **kw: Any) -> ChatMessage:

@@ -1,7 +1,7 @@
 import hashlib
 import hmac
 
-from handoff_plugin.webhooks import sign, verify
+from handoff_plugin.delivery.signing import sign, verify
 
 BODY = b'{"event":"escalation.created","text":"Gr\xc3\xbc\xc3\x9fe"}'
 

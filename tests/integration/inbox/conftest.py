@@ -15,17 +15,18 @@ from argon2 import PasswordHasher
 from sanic import Sanic
 
 from channels.inbox import InboxInput
-from handoff_plugin.dispatcher import Dispatcher
-from handoff_plugin.escalations import EscalationRequest, EscalationService
+from handoff_plugin.delivery.dispatcher import Dispatcher
+from handoff_plugin.escalation.service import EscalationRequest, EscalationService
 from handoff_plugin.inbox.agents import AgentService, Passwords
 from handoff_plugin.inbox.feed import EscalationEventWriter
-from handoff_plugin.livechat import LiveChatService
+from handoff_plugin.livechat.broker import InProcessBroker
+from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.livechat.sessions import SessionSigner
 from handoff_plugin.models import Conversation, Trigger, VisitorProfile
-from handoff_plugin.pubsub import InProcessBroker
-from handoff_plugin.runtime import Services
-from handoff_plugin.saved_settings import StoredSettings
-from handoff_plugin.sessions import SessionSigner
+from handoff_plugin.services import Services
 from handoff_plugin.store import Store, open_store
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.saved_settings import StoredSettings
 from tests.integration.conftest import free_port
 from tests.servers import serve_sanic
 from tests.unit.test_livechat_service import FakeTranscript
@@ -84,7 +85,7 @@ class InboxServer:
         outcome = await self.services.escalations.escalate(request)
         assert outcome.status == "created", outcome
         async with self.store.transaction() as tx:
-            fresh = await tx.conversation(conversation.id)
+            fresh = await ConversationQueries(tx).conversation(conversation.id)
         assert fresh is not None
         return fresh
 

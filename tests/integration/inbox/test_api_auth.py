@@ -9,6 +9,8 @@ import pytest
 
 from handoff_plugin.inbox.agents import AgentService
 from handoff_plugin.inbox.http import COOKIE
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.settings import SettingsQueries
 from tests.conftest import FakeClock
 from tests.integration.inbox.conftest import PASSWORD, AgentClient, InboxServer, cheap_passwords
 
@@ -171,8 +173,8 @@ async def test_every_api_endpoint_refuses_the_anonymous(
     assert "Not logged in" in answer["error"]
     assert "private" not in str(answer)
     async with inbox.store.transaction() as tx:  # and nothing changed
-        assert (await tx.conversation(conversation.id)).state.value == "escalated"  # type: ignore[union-attr]
-        assert await tx.saved_settings() == {}
+        assert (await ConversationQueries(tx).conversation(conversation.id)).state.value == "escalated"  # type: ignore[union-attr]
+        assert await SettingsQueries(tx).saved_settings() == {}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -219,8 +221,8 @@ async def test_every_change_needs_the_csrf_token(
     status, answer = await ann.call(method, path, body, csrf=token)
     assert (status, answer) == (403, {"error": "Missing or wrong X-CSRF-Token header."})
     async with inbox.store.transaction() as tx:
-        assert (await tx.conversation(1)).state.value == "escalated"  # type: ignore[union-attr]
-        assert await tx.saved_settings() == {}
+        assert (await ConversationQueries(tx).conversation(1)).state.value == "escalated"  # type: ignore[union-attr]
+        assert await SettingsQueries(tx).saved_settings() == {}
 
 
 async def test_logout_ends_the_session_on_the_server(

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.livechat import Pause, Resume, Said
+from handoff_plugin.livechat.service import Pause, Resume, Said
 from handoff_plugin.models import Trigger
+from handoff_plugin.store.queries.conversations import ConversationQueries
 from tests.conftest import FakeClock
 from tests.integration.inbox.conftest import AgentClient, InboxServer
 
@@ -240,7 +241,7 @@ async def test_a_bad_reply_is_refused_and_nothing_changes(
     assert reason in answer["error"]
     assert "zoe" not in inbox.transcript.events
     async with inbox.store.transaction() as tx:
-        assert (await tx.conversation(conversation.id)).state.value == "escalated"  # type: ignore[union-attr]
+        assert (await ConversationQueries(tx).conversation(conversation.id)).state.value == "escalated"  # type: ignore[union-attr]
 
 
 async def test_a_reply_that_is_not_json_is_refused(inbox: InboxServer, ann: AgentClient) -> None:

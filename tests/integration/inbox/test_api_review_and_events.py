@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from handoff_plugin.escalations import EscalationRequest, EscalationService
+from handoff_plugin.config.settings import base_layers
+from handoff_plugin.escalation.service import EscalationRequest, EscalationService
 from handoff_plugin.inbox.feed import EscalationEventWriter
 from handoff_plugin.models import Trigger, VisitorProfile
-from handoff_plugin.saved_settings import StoredSettings
-from handoff_plugin.settings import base_layers
 from handoff_plugin.store import Store
+from handoff_plugin.store.saved_settings import StoredSettings
 from tests.conftest import FakeClock
 from tests.integration.inbox.conftest import AgentClient, InboxServer, start_inbox
 

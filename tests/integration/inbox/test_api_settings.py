@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.escalations import EscalationRequest
+from handoff_plugin.config.settings import base_layers
+from handoff_plugin.escalation.service import EscalationRequest
 from handoff_plugin.models import Trigger
-from handoff_plugin.saved_settings import StoredSettings
-from handoff_plugin.settings import base_layers
+from handoff_plugin.store.queries.settings import SettingsQueries
+from handoff_plugin.store.saved_settings import StoredSettings
 from tests.integration.conftest import free_port
 from tests.integration.inbox.conftest import AgentClient, InboxServer
 
@@ -98,7 +99,7 @@ async def test_invalid_settings_are_refused_with_the_field_and_the_reason(
     assert body["field"] == field
     assert reason in body["error"]
     async with inbox.store.transaction() as tx:
-        assert await tx.saved_settings() == {}
+        assert await SettingsQueries(tx).saved_settings() == {}
 
 
 async def test_saved_settings_apply_to_the_next_escalation_in_another_process(

@@ -14,8 +14,9 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from handoff_plugin.inbox.agents import AgentService
-from handoff_plugin.saved_settings import StoredSettings
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.settings import SettingsQueries
+from handoff_plugin.store.saved_settings import StoredSettings
 from tests.integration.livechat.harness import RunningServer
 from tests.integration.livechat.test_browser import (
     ARTIFACTS,
@@ -83,7 +84,7 @@ async def clean_settings(livechat_server: RunningServer) -> AsyncIterator[None]:
     """Whatever the test saves from the Settings page is forgotten afterwards."""
     yield
     async with livechat_server.services.store.transaction() as tx:
-        await tx.save_settings({})
+        await SettingsQueries(tx).save_settings({})
 
 
 async def log_in(page: Page, base: str, email: str = AGENT_EMAIL) -> None:

@@ -15,8 +15,8 @@ from sanic import Sanic
 
 from channels.inbox import InboxInput
 from channels.livechat import LiveChatInput
-from handoff_plugin.livechat import LiveChatService
-from handoff_plugin.runtime import Services
+from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.services import Services
 from tests.servers import serve_sanic
 
 QUIET = 0.8  # seconds without a message after which "the bot said nothing" is believed

@@ -20,7 +20,8 @@ from rasa.shared.core.events import (
 
 from handoff_plugin.models import AgentRef, Author, ConversationState
 from handoff_plugin.store import Store
-from handoff_plugin.store.livechat import LiveChatQueries
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.livechat import LiveChatQueries
 from handoff_plugin.store.tables import conversations
 from tests.integration.livechat.harness import RunningServer, rest_say, visitor
 
@@ -238,7 +239,7 @@ async def test_ending_live_chat_closes_the_escalation(livechat_server: RunningSe
         await livechat_server.livechat.end_live_chat(conversation_id, ANN)
         await tab.texts_until_quiet()
         async with livechat_server.services.store.transaction() as tx:
-            assert await tx.open_escalation(conversation_id) is None
+            assert await ConversationQueries(tx).open_escalation(conversation_id) is None
         # A new request for a person escalates afresh.
         await tab.say("I need a human again")
         assert any("passed your request" in t for t in await tab.texts_until_quiet())

@@ -1,0 +1,45 @@
+"""The live-chat service of one Rasa server process, shared by every channel of its Sanic app.
+
+`livechat_service(app)` builds it on first use (the visitor channel at start-up, later the agent
+inbox), keeps it on `app.ctx`, and installs the pause guard, so the bot stays silent during live
+chat on every channel of this server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from handoff_plugin.livechat.broker import InProcessBroker
+from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.livechat.sessions import SessionSigner, session_secret
+from handoff_plugin.rasa_bridge import pause_guard
+from handoff_plugin.rasa_bridge.transcript import RasaTranscript
+from handoff_plugin.services import Services, services
+
+_ATTR = "handoff_livechat"
+_LOCK_ATTR = "handoff_livechat_lock"
+
+
+async def livechat_service(app: Any, given: Services | None = None) -> LiveChatService:
+    existing: LiveChatService | None = getattr(app.ctx, _ATTR, None)
+    if existing is not None:
+        return existing
+    if getattr(app.ctx, _LOCK_ATTR, None) is None:
+        setattr(app.ctx, _LOCK_ATTR, asyncio.Lock())
+    async with getattr(app.ctx, _LOCK_ATTR):
+        existing = getattr(app.ctx, _ATTR, None)
+        if existing is not None:
+            return existing
+        shared = given or await services()
+        settings = await shared.settings.current()
+        service = LiveChatService(
+            store=shared.store,
+            settings=shared.settings,
+            transcript=RasaTranscript(lambda: getattr(app.ctx, "agent", None)),
+            broker=InProcessBroker(),
+            signer=SessionSigner(await session_secret(settings, shared.store)),
+        )
+        setattr(app.ctx, _ATTR, service)
+        pause_guard.install(service)
+        return service

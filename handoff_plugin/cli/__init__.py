@@ -1,0 +1,89 @@
+"""The `handoff` command: check the configuration, migrate the database, set up a bot, and
+see or steer notification deliveries, and manage inbox agents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from handoff_plugin.cli import agents as cli_agents
+from handoff_plugin.cli import notifications as cli_notifications
+from handoff_plugin.cli.bot_init import init_bot
+from handoff_plugin.config.settings import load_settings
+from handoff_plugin.errors import HandoffError
+from handoff_plugin.store import open_store
+
+
+def _check(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    print(json.dumps(settings.masked(), indent=2, default=str))
+    print("handoff: configuration is valid", file=sys.stderr)
+    warning = cli_notifications.dispatcher_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr)
+    return 0
+
+
+async def _upgrade() -> None:
+    settings = load_settings()
+    store = await open_store(settings.database.url, upgrade=False)
+    try:
+        print(f"handoff: migrating {settings.database.url.split('@')[-1]} ...", file=sys.stderr)
+        await store.upgrade()
+    finally:
+        await store.close()
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    asyncio.run(_upgrade())
+    print("handoff: database schema is up to date", file=sys.stderr)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    init_bot(Path(args.bot_dir))
+    print(
+        "handoff init: done. Next: `handoff db upgrade`, `rasa train`, "
+        "`rasa run actions` and `rasa run --enable-api` (see README).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="handoff", description="rasa-handoff administration")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser(
+        "check", help="validate the settings and print them (secrets masked)"
+    )
+    check.set_defaults(run=_check)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
+
+    init = commands.add_parser("init", help="add handoff to the Rasa bot in BOT_DIR")
+    init.add_argument("bot_dir", nargs="?", default=".", metavar="BOT_DIR")
+    init.set_defaults(run=_init)
+
+    cli_notifications.add_commands(commands)
+    cli_agents.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except HandoffError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`handoff agent add|list|remove|passwd`: the people who log into the inbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from handoff_plugin.config.settings import load_settings
+from handoff_plugin.errors import InvalidInput
+from handoff_plugin.inbox.agents import AgentService
+from handoff_plugin.store import open_store
+
+
+def add_commands(commands: Any) -> None:
+    agent = commands.add_parser("agent", help="inbox agents (who may log in and answer visitors)")
+    actions = agent.add_subparsers(dest="agent_command", required=True)
+
+    add = actions.add_parser("add", help="create an agent")
+    add.add_argument("email")
+    add.add_argument("--name", required=True, help="shown to visitors, e.g. 'Ann'")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (else it is asked for)",
+    )
+    add.set_defaults(run=lambda args: _run(_add, args))
+
+    actions.add_parser("list", help="list the agents").set_defaults(
+        run=lambda args: _run(_list, args)
+    )
+
+    remove = actions.add_parser("remove", help="delete an agent and end its sessions")
+    remove.add_argument("email")
+    remove.set_defaults(run=lambda args: _run(_remove, args))
+
+    passwd = actions.add_parser("passwd", help="set an agent's password (ends its sessions)")
+    passwd.add_argument("email")
+    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.set_defaults(run=lambda args: _run(_passwd, args))
+
+
+@asynccontextmanager
+async def _agents() -> AsyncIterator[AgentService]:
+    store = await open_store(load_settings().database.url)
+    try:
+        yield AgentService(store)
+    finally:
+        await store.close()
+
+
+def _run(command: Callable[[AgentService, argparse.Namespace], Awaitable[int]], args: Any) -> int:
+    async def main() -> int:
+        async with _agents() as agents:
+            return await command(agents, args)
+
+    return asyncio.run(main())
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InvalidInput("no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise InvalidInput("standard input is not a terminal: pass --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise InvalidInput("the two passwords differ")
+    return first
+
+
+async def _add(agents: AgentService, args: argparse.Namespace) -> int:
+    password = read_password(args.password_stdin)
+    agent = await agents.add(args.email, args.name, password)
+    print(f"handoff: added agent {agent.email} ({agent.name})", file=sys.stderr)
+    return 0
+
+
+async def _list(agents: AgentService, _: argparse.Namespace) -> int:
+    everyone = await agents.all()
+    if not everyone:
+        print("handoff: no agents yet; add one with `handoff agent add EMAIL --name NAME`")
+        return 0
+    width = max(len(a.email) for a in everyone)
+    print(f"{'EMAIL':<{width}}  {'NAME':<24}  {'ADDED':<16}  LAST LOGIN")
+    for agent in everyone:
+        last = agent.last_login_at.strftime("%Y-%m-%d %H:%M") if agent.last_login_at else "never"
+        added = agent.created_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{agent.email:<{width}}  {agent.name[:24]:<24}  {added:<16}  {last}")
+    return 0
+
+
+async def _remove(agents: AgentService, args: argparse.Namespace) -> int:
+    agent = await agents.remove(args.email)
+    print(f"handoff: removed agent {agent.email}", file=sys.stderr)
+    return 0
+
+
+async def _passwd(agents: AgentService, args: argparse.Namespace) -> int:
+    password = read_password(args.password_stdin)
+    ended = await agents.set_password(args.email, password)
+    print(
+        f"handoff: password changed for {args.email.strip().lower()}; "
+        f"{ended} session{'s' * (ended != 1)} ended",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,529 @@
+"""The typed, validated settings of rasa-handoff.
+
+Sources, later wins: built-in defaults -> `handoff.yml` -> env vars `HANDOFF_<SECTION>_<KEY>` ->
+values saved from the inbox (passed in as `overrides`). Everything is validated once, here; the rest
+of the code receives a frozen `Settings` and never reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
+
+from handoff_plugin.addresses import normalize_email
+from handoff_plugin.errors import ConfigurationError
+
+CONFIG_PATH_ENV = "HANDOFF_CONFIG"
+DEFAULT_CONFIG_FILE = "handoff.yml"
+ENV_PREFIX = "HANDOFF_"
+
+
+class _Section(BaseModel):
+    class Config:
+        extra = "forbid"
+        frozen = True
+        allow_population_by_field_name = True
+        anystr_strip_whitespace = True
+
+
+def _check_url(value: str, key: str) -> str:
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://example.com/{key}")
+    return value.rstrip("/") if key == "public_url" else value
+
+
+class EscalationsSettings(_Section):
+    enabled: bool = True
+
+
+class ChatbotSettings(_Section):
+    id: str = "rasa-bot"
+    name: str = "Assistant"
+
+    @validator("id", "name")
+    def _not_empty(cls, value: str) -> str:  # noqa: N805
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class InboxSettings(_Section):
+    public_url: str = "http://localhost:5005/webhooks/inbox"
+
+    @validator("public_url")
+    def _url(cls, value: str) -> str:  # noqa: N805
+        if not value:
+            raise ValueError("must not be empty: agents open links to it from notifications")
+        return _check_url(value, "public_url")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///.handoff/handoff.db"
+
+    @validator("url")
+    def _async_driver(cls, value: str) -> str:  # noqa: N805
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
+        if not (
+            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
+        ):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/to/handoff.db or postgresql+asyncpg://user:pass@host/db"
+            )
+        return value
+
+
+def parse_recipients(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    parts = value.split(";") if isinstance(value, str) else list(value)
+    addresses = []
+    for part in (str(p).strip() for p in parts):
+        if not part:
+            continue
+        if normalize_email(part) is None:
+            raise ValueError(f'"{part}" is not an email address. Separate addresses with ";".')
+        addresses.append(part)
+    return tuple(addresses)
+
+
+class EmailSettings(_Section):
+    enabled: bool = False
+    recipients: tuple[str, ...] = ()
+    round_robin: bool = False
+    from_address: str = Field(default="handoff@localhost", alias="from")
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout: float = Field(default=10.0, gt=0)
+
+    _recipients = validator("recipients", pre=True, allow_reuse=True)(parse_recipients)
+
+    @root_validator(skip_on_failure=True)
+    def _enabled_needs_recipients(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if values["enabled"] and not values["recipients"]:
+            raise ValueError(
+                "email.enabled is true but email.recipients is empty. "
+                'Set HANDOFF_EMAIL_RECIPIENTS to "a@example.com; b@example.com".'
+            )
+        if values["smtp_starttls"] and values["smtp_tls"]:
+            raise ValueError("email.smtp_starttls and email.smtp_tls exclude each other; pick one")
+        return values
+
+
+class SlackSettings(_Section):
+    enabled: bool = False
+    bot_token: SecretStr = SecretStr("")
+    channel: str = ""
+    api_url: str = "https://slack.com/api/"
+    timeout: float = Field(default=10.0, gt=0)
+
+    @validator("api_url")
+    def _api_url(cls, value: str) -> str:  # noqa: N805
+        if not value:
+            raise ValueError("must not be empty; Slack's is https://slack.com/api/")
+        value = _check_url(value, "api")
+        return value if value.endswith("/") else value + "/"
+
+    @root_validator(skip_on_failure=True)
+    def _enabled_needs_token(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if values["enabled"] and not (values["bot_token"].get_secret_value() and values["channel"]):
+            raise ValueError(
+                "slack.enabled is true but slack.bot_token or slack.channel is empty. Create a Slack "
+                "app with the chat:write scope, install it, invite the bot to the channel, then set "
+                'HANDOFF_SLACK_BOT_TOKEN and HANDOFF_SLACK_CHANNEL (see README, "Slack").'
+            )
+        return values
+
+
+class WebhookSettings(_Section):
+    enabled: bool = False
+    url: str = ""
+    secret: SecretStr = SecretStr("")
+    timeout: float = Field(default=10.0, gt=0)
+
+    @validator("url")
+    def _url(cls, value: str) -> str:  # noqa: N805
+        return _check_url(value, "url")
+
+    @root_validator(skip_on_failure=True)
+    def _enabled_needs_url(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if values["enabled"] and not values["url"]:
+            raise ValueError(
+                "webhook.enabled is true but webhook.url is empty; set HANDOFF_WEBHOOK_URL"
+            )
+        return values
+
+
+class DeliverySettings(_Section):
+    """How the dispatcher delivers notifications: retries, leases, polling."""
+
+    # Transient failures are retried after retry_initial_delay, doubling up to retry_max_delay
+    # (each +-20 % jitter), until give_up_after seconds have passed since the row was queued.
+    retry_initial_delay: float = Field(default=10.0, gt=0)
+    retry_max_delay: float = Field(default=4 * 3600.0, gt=0)
+    give_up_after: float = Field(default=24 * 3600.0, gt=0)
+    # A claimed delivery belongs to one process for this long; after that (the process died) any
+    # process may send it again.
+    lease_seconds: float = Field(default=120.0, ge=1)
+    # How often a dispatcher looks for due deliveries queued by other processes.
+    poll_interval: float = Field(default=1.0, gt=0, le=60)
+    # Deliveries in flight at once per process (a slow receiver never blocks the others).
+    concurrency: int = Field(default=8, ge=1, le=100)
+
+    @root_validator(skip_on_failure=True)
+    def _schedule(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if values["retry_max_delay"] < values["retry_initial_delay"]:
+            raise ValueError(
+                "delivery.retry_max_delay must be at least delivery.retry_initial_delay "
+                f"({values['retry_initial_delay']:g} s)"
+            )
+        return values
+
+
+class LivechatSettings(_Section):
+    session_secret: SecretStr = SecretStr("")
+    cors_allowed_origins: tuple[str, ...] = ()
+    socket_path: str = "/socket.io"
+    max_message_length: int = Field(default=2000, ge=1, le=100_000)
+    rate_limit_burst: int = Field(default=10, ge=1)
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    webchat_script: str = "vendor/rasa-webchat/index.js"
+
+    @validator("cors_allowed_origins", pre=True)
+    def _origins(cls, value: Any) -> tuple[str, ...]:  # noqa: N805
+        parts = value.split(";") if isinstance(value, str) else list(value or ())
+        origins = tuple(p.strip().rstrip("/") for p in parts if p.strip())
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^\s/]+", origin):
+                raise ValueError(
+                    f'"{origin}" is not an origin like https://www.example.com '
+                    '(scheme and host, no path); separate origins with ";" or use "*" for any'
+                )
+        return origins
+
+    @validator("session_secret")
+    def _long_secret(cls, value: SecretStr) -> SecretStr:  # noqa: N805
+        if value.get_secret_value() and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "use at least 16 characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                "or leave it empty to have one generated and kept in the database"
+            )
+        return value
+
+    @validator("socket_path")
+    def _path(cls, value: str) -> str:  # noqa: N805
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", value):
+            raise ValueError('must be a URL path starting with "/", e.g. /socket.io')
+        return value.rstrip("/") or "/socket.io"
+
+
+# Every visitor-facing text, with the placeholders it may use.
+TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "escalation_prompt": frozenset(),
+    "offer_accept_button": frozenset(),
+    "offer_decline_button": frozenset(),
+    "offer_declined": frozenset(),
+    "email_prompt": frozenset(),
+    "email_placeholder": frozenset(),
+    "invalid_email": frozenset({"value"}),
+    "confirmation": frozenset({"email", "response_time", "chatbot_name"}),
+    "already_escalated": frozenset({"email", "response_time"}),
+    "expected_response_time": frozenset(),
+    "cancelled": frozenset(),
+    "unavailable": frozenset(),
+    "live_chat_started": frozenset({"agent_name"}),
+    "live_chat_ended": frozenset({"agent_name", "chatbot_name"}),
+}
+
+
+class Texts(_Section):
+    escalation_prompt: str = (
+        "I'm not sure I understood that. Would you like to talk to a person from our team?"
+    )
+    offer_accept_button: str = "Yes, a person please"
+    offer_decline_button: str = "No, thanks"
+    offer_declined: str = "Alright, let's keep going. What else can I help you with?"
+    email_prompt: str = (
+        "Sure, I'll get a person from our team. What email address can they reach you at?"
+    )
+    email_placeholder: str = "you@example.com"
+    invalid_email: str = (
+        '"{value}" doesn\'t look like an email address. Please check it and send it again, '
+        'or say "cancel" to keep chatting with me.'
+    )
+    confirmation: str = (
+        "Thanks! I've passed your request to our team. Someone will reply here or at {email} "
+        "{response_time}."
+    )
+    already_escalated: str = (
+        "Our team already has your request and will reply here or at {email} {response_time}."
+    )
+    expected_response_time: str = "within one business day"
+    cancelled: str = "No problem, I won't contact the team. What else can I help you with?"
+    unavailable: str = (
+        "Sorry, talking to a person isn't available right now. I'm happy to keep helping, though."
+    )
+    live_chat_started: str = "{agent_name} from our team has joined the chat."
+    live_chat_ended: str = "{agent_name} has left the chat. You're back with {chatbot_name}."
+
+    @root_validator(skip_on_failure=True)
+    def _placeholders(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        for key, text in values.items():
+            used = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            unknown = used - TEXT_PLACEHOLDERS[key]
+            if unknown:
+                allowed = ", ".join(f"{{{n}}}" for n in sorted(TEXT_PLACEHOLDERS[key])) or "none"
+                raise ValueError(
+                    f"{key} uses the unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}"
+                )
+        return values
+
+    def render(self, key: str, **values: Any) -> str:
+        template: str = getattr(self, key)
+        return template.format(**{name: values.get(name, "") for name in TEXT_PLACEHOLDERS[key]})
+
+
+class LocalizationSettings(_Section):
+    default_language: str = "en"
+    # Per language, only the texts that differ from the English defaults.
+    texts: dict[str, Texts] = Field(default_factory=lambda: {"en": Texts()})
+
+    @validator("texts", pre=True)
+    def _languages(cls, value: Any) -> Any:  # noqa: N805
+        if not isinstance(value, Mapping):
+            raise ValueError("must map a language code (en, de, ...) to its texts")
+        for language in value:
+            if not re.fullmatch(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?", str(language)):
+                raise ValueError(f"{language!r} is not a language code like en, de or pt-BR")
+        return value
+
+    def for_language(self, language: str | None) -> Texts:
+        for candidate in (language, (language or "").split("-")[0], self.default_language, "en"):
+            if candidate and candidate in self.texts:
+                return self.texts[candidate]
+        return Texts()
+
+
+class Settings(_Section):
+    escalations: EscalationsSettings = EscalationsSettings()
+    chatbot: ChatbotSettings = ChatbotSettings()
+    inbox: InboxSettings = InboxSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    email: EmailSettings = EmailSettings()
+    slack: SlackSettings = SlackSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    livechat: LivechatSettings = LivechatSettings()
+    localization: LocalizationSettings = LocalizationSettings()
+
+    @root_validator(skip_on_failure=True)
+    def _lease_outlasts_sends(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        lease = values["delivery"].lease_seconds
+        for key, timeout in (
+            ("email.smtp_timeout", values["email"].smtp_timeout),
+            ("slack.timeout", values["slack"].timeout),
+            ("webhook.timeout", values["webhook"].timeout),
+        ):
+            if values[key.split(".")[0]].enabled and timeout >= lease:
+                raise ValueError(
+                    f"delivery.lease_seconds ({lease:g}) must be longer than {key} ({timeout:g}), "
+                    "or a slow send could be claimed and sent again by another process"
+                )
+        return values
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets shown only as set / not set."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, SecretStr):
+                return "********" if value.get_secret_value() else ""
+            if isinstance(value, BaseModel):
+                return {k: plain(v) for k, v in value.dict(by_alias=True).items()}
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, tuple | list):
+                return [plain(v) for v in value]
+            return value
+
+        out: dict[str, Any] = {}
+        for name in self.__fields__:
+            section = getattr(self, name)
+            out[name] = {
+                field.alias: plain(getattr(section, key))
+                for key, field in section.__fields__.items()
+            }
+        return out
+
+
+class SettingsProvider(Protocol):
+    """Where services get the settings in force for the next operation."""
+
+    async def current(self) -> Settings: ...
+
+
+class StaticSettings:
+    """Settings fixed for the life of the process (tests, and before the database is open)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def current(self) -> Settings:
+        return self._settings
+
+
+def _field_keys(section: type[BaseModel]) -> dict[str, str]:
+    """Map of the names a user writes (alias) to pydantic field names."""
+    return {field.alias: name for name, field in section.__fields__.items()}
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    name: field.type_ for name, field in Settings.__fields__.items()
+}
+# Sections configured as a nested document only (not one env var per key).
+_FILE_ONLY_SECTIONS = {"localization"}
+
+
+def env_settings(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`HANDOFF_EMAIL_SMTP_HOST=x` -> {"email": {"smtp_host": "x"}}; unknown names are errors."""
+    known: dict[str, tuple[str, str]] = {}
+    for section, model in SECTIONS.items():
+        if section in _FILE_ONLY_SECTIONS:
+            continue
+        for alias in _field_keys(model):
+            known[f"{ENV_PREFIX}{section}_{alias}".upper()] = (section, alias)
+    result: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_PATH_ENV:
+            continue
+        if name not in known:
+            hint = difflib.get_close_matches(name, known, n=1)
+            suggestion = f" Did you mean {hint[0]}?" if hint else ""
+            raise ConfigurationError(
+                f"handoff: unknown environment variable {name}.{suggestion} "
+                "Settings are named HANDOFF_<SECTION>_<KEY>, see README, 'Settings'."
+            )
+        section, alias = known[name]
+        result.setdefault(section, {})[alias] = value
+    return result
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def check_known_keys(data: Mapping[str, Any], origin: str) -> None:
+    for section, values in data.items():
+        if section not in SECTIONS:
+            hint = difflib.get_close_matches(section, SECTIONS, n=1)
+            raise ConfigurationError(
+                f"handoff: unknown section {section!r} in {origin}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" Allowed: {', '.join(SECTIONS)}."
+            )
+        if not isinstance(values, Mapping):
+            raise ConfigurationError(
+                f"handoff: section {section!r} in {origin} must be a mapping of keys to values"
+            )
+        keys = _field_keys(SECTIONS[section])
+        for key in values:
+            if key not in keys:
+                hint = difflib.get_close_matches(str(key), keys, n=1)
+                raise ConfigurationError(
+                    f"handoff: unknown setting {section}.{key} in {origin}"
+                    + (f"; did you mean {section}.{hint[0]}?" if hint else "")
+                    + f" Allowed in {section}: {', '.join(keys)}."
+                )
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"handoff: {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"handoff: {path} must contain a mapping of sections")
+    check_known_keys(data, str(path))
+    return data
+
+
+def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
+    value: Any = data
+    for part in loc:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
+    lines = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if p != "__root__")
+        key = ".".join(str(p) for p in loc)
+        message = item["msg"]
+        if item["loc"][-1] == "__root__" or not loc:
+            lines.append(f"handoff: invalid settings: {message}")
+            continue
+        value = _lookup(data, loc)
+        if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
+            shown = "********"
+        else:
+            shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        lines.append(f"handoff: invalid setting {key} = {shown}\n  {message}")
+    return "\n".join(lines)
+
+
+def build_settings(*layers: Mapping[str, Any]) -> Settings:
+    """Merge layers (later wins) and validate; errors name the key, the value and what is allowed."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = _merge(merged, layer)
+    try:
+        return Settings.parse_obj(merged)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, merged)) from None
+
+
+def base_layers(
+    environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> list[dict[str, Any]]:
+    """The file and env layers, read once at start-up (defaults are the models' own)."""
+    environ = os.environ if environ is None else environ
+    if config_path is None:
+        explicit = environ.get(CONFIG_PATH_ENV)
+        config_path = Path(explicit or DEFAULT_CONFIG_FILE)
+        if explicit and not config_path.is_file():
+            raise ConfigurationError(f"handoff: {CONFIG_PATH_ENV}={explicit} but no file is there")
+    file_layer = read_config_file(config_path) if config_path.is_file() else {}
+    return [file_layer, env_settings(environ)]
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults -> handoff.yml -> HANDOFF_* env vars -> overrides saved from the inbox."""
+    return build_settings(*base_layers(environ, config_path), overrides or {})

@@ -1,0 +1,142 @@
+"""Slack notifications: `chat.postMessage` through slack-sdk's AsyncWebClient."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handoff_plugin.config.settings import SlackSettings
+from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
+from handoff_plugin.delivery.notifiers.webhook import retry_after_seconds
+
+# Slack errors that retrying cannot fix, with what the bot builder should do.
+PERMANENT_ERRORS = {
+    "not_in_channel": "invite the bot to the channel: type /invite @<your app> in it",
+    "channel_not_found": (
+        "check HANDOFF_SLACK_CHANNEL (a channel ID like C0123ABCD, or #name) and, for a private "
+        "channel, invite the bot to it"
+    ),
+    "is_archived": "the channel is archived: unarchive it or set another HANDOFF_SLACK_CHANNEL",
+    "invalid_auth": (
+        "HANDOFF_SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token (xoxb-...) from the "
+        "app's OAuth & Permissions page"
+    ),
+    "not_authed": "set HANDOFF_SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...)",
+    "account_inactive": (
+        "the token belongs to a deleted user or workspace: reinstall the app and update "
+        "HANDOFF_SLACK_BOT_TOKEN"
+    ),
+    "token_revoked": "the token was revoked: reinstall the app and update HANDOFF_SLACK_BOT_TOKEN",
+    "token_expired": "the token expired: reinstall the app and update HANDOFF_SLACK_BOT_TOKEN",
+    "missing_scope": "add the chat:write scope to the app, reinstall it, and update the token",
+    "restricted_action": "the workspace does not let this app post in that channel",
+}
+TRANSIENT_ERRORS = {
+    "ratelimited",
+    "rate_limited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+_MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
+_TEXT_LIMIT = 2900  # Slack allows 3000 characters in a text object
+
+
+def escape_mrkdwn(value: str, limit: int = _TEXT_LIMIT) -> str:
+    """Visitor text made inert: no <!channel>/<@user>/<url|link> markup, no @channel ping."""
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MENTION.sub("@\u200b", escaped)  # a zero-width space breaks the keyword
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def blocks(notification: Notification) -> list[dict[str, Any]]:
+    """Title, visitor name/email/phone, the message, an "Open in inbox" button.
+
+    Visitor-supplied values are plain_text objects (never parsed as markup) and escaped."""
+    visitor = notification.visitor
+    fields = [
+        _plain(f"Visitor: {escape_mrkdwn(notification.visitor_name, 1900)}"),
+        _plain(f"Email: {escape_mrkdwn(str(visitor.get('email') or '-'), 1900)}"),
+        _plain(f"Phone: {escape_mrkdwn(str(visitor.get('phone') or '-'), 1900)}"),
+    ]
+    return [
+        {"type": "header", "text": _plain(escape_mrkdwn(notification.title, 150))},
+        {"type": "section", "fields": fields},
+        {"type": "section", "text": _plain(escape_mrkdwn(notification.text or "-"))},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": _plain("Open in inbox"),
+                    "url": notification.inbox_url,
+                    "style": "primary",
+                    "action_id": "handoff_open_in_inbox",
+                }
+            ],
+        },
+    ]
+
+
+def fallback_text(notification: Notification) -> str:
+    """What notifications and screen readers show."""
+    return escape_mrkdwn(
+        f'{notification.title}: {notification.visitor_name} wrote "{notification.text}"'
+    )
+
+
+class SlackNotifier:
+    kind = "slack"
+
+    def __init__(self, settings: SlackSettings) -> None:
+        self.channel = settings.channel
+        self.client = AsyncWebClient(
+            token=settings.bot_token.get_secret_value(),
+            base_url=settings.api_url,
+            timeout=max(1, round(settings.timeout)),
+            retry_handlers=[],  # the dispatcher retries, durably and with backoff
+        )
+
+    async def send(self, notification: Notification) -> DeliveryResult:
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel,
+                text=fallback_text(notification),
+                blocks=blocks(notification),
+                mrkdwn=False,
+                link_names=False,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:
+            return classify(error)
+        except asyncio.TimeoutError:
+            return DeliveryResult.retry(f"no answer from Slack within {self.client.timeout} s")
+        except aiohttp.ClientError as error:
+            return DeliveryResult.retry(f"could not reach Slack: {error}")
+        return DeliveryResult.delivered(response.status_code)
+
+
+def classify(error: SlackApiError) -> DeliveryResult:
+    response = error.response
+    status = int(response.status_code)
+    data = response.data if isinstance(response.data, dict) else {}
+    code = str(data.get("error") or "")
+    said = f"Slack answered HTTP {status}" + (f" {code}" if code else "")
+    if code in PERMANENT_ERRORS:
+        return DeliveryResult.failed(f"{said}: {PERMANENT_ERRORS[code]}", status)
+    if status == 429 or code in TRANSIENT_ERRORS or status >= 500:
+        headers = response.headers or {}
+        retry_after = headers.get("Retry-After") or headers.get("retry-after")
+        return DeliveryResult.retry(said, status, retry_after_seconds(retry_after))
+    return DeliveryResult.failed(said, status)

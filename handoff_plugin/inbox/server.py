@@ -1,0 +1,63 @@
+"""The inbox of one Rasa server process: its API core and the event feed it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
+
+from handoff_plugin.inbox.agents import AgentService, Passwords
+from handoff_plugin.inbox.api import InboxApi
+from handoff_plugin.inbox.conversations import InboxConversations
+from handoff_plugin.inbox.feed import EventFeed
+from handoff_plugin.inbox.pages import InboxPages
+from handoff_plugin.inbox.stream import HEARTBEAT, LiveStream
+from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.services import Services
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class InboxRuntime:
+    api: InboxApi
+    feed: EventFeed
+    stopping: asyncio.Event
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(
+        cls,
+        services: Services,
+        livechat: LiveChatService,
+        base_path: str,
+        *,
+        passwords: Passwords | None = None,
+        feed_interval: float = 1.0,
+        heartbeat: float = HEARTBEAT,
+    ) -> InboxRuntime:
+        stopping = asyncio.Event()
+        api = InboxApi(
+            agents=AgentService(services.store, passwords),
+            conversations=InboxConversations(services.store, livechat),
+            settings=services.settings,
+            stream=LiveStream(livechat.broker, heartbeat),
+            pages=InboxPages(base_path),
+            stopping=stopping,
+        )
+        feed = EventFeed(services.store, livechat.broker, interval=feed_interval)
+        await feed.start_at_newest()
+        runtime = cls(api, feed, stopping)
+        runtime.tasks.append(asyncio.create_task(feed.run()))
+        log.info("handoff.inbox.started", base_path=base_path)
+        return runtime
+
+    async def stop(self) -> None:
+        self.stopping.set()  # ends every open event stream
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()

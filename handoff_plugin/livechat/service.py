@@ -1,0 +1,302 @@
+"""The live-chat service: who answers a conversation (bot or agent), and its numbered transcript.
+
+States (DESIGN.md): `bot` -> `escalated` (waiting; the bot still answers) -> `live` (an agent
+talks; the bot is silent) -> `bot` after End Live Chat. The state lives in the database, so every
+process and every restart agrees on it.
+
+The agent inbox calls `send_agent_message` (the first one starts live chat), `start_live_chat`
+and `end_live_chat`; it watches conversations through the `Broker` (`subscribe()`). Channels
+call `open_session`, and the pause guard calls `record_visitor_message` / `record_bot_message`
+on every turn. Pause and resume are recorded in the Rasa tracker through `Transcript`, under the
+tracker lock of the conversation, so concurrent turns never interleave with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from handoff_plugin.config.settings import SettingsProvider
+from handoff_plugin.errors import InvalidInput, NotFound
+from handoff_plugin.livechat.broker import Broker, ConversationEvent
+from handoff_plugin.livechat.sessions import SessionSigner
+from handoff_plugin.livechat.widget import split_response
+from handoff_plugin.models import (
+    AgentRef,
+    Author,
+    ChatMessage,
+    Conversation,
+    ConversationState,
+    LiveChatSession,
+)
+from handoff_plugin.store import Store
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.livechat import LiveChatQueries
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "livechat"
+STARTABLE = (ConversationState.BOT, ConversationState.ESCALATED)
+
+
+# --- what is written to the Rasa tracker (the Rasa adapter turns these into Rasa events) ---
+
+
+@dataclass(frozen=True)
+class Pause:
+    """ConversationPaused, leaving the tracker listening."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """ConversationResumed, leaving the tracker listening."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """A text shown to the visitor that the bot did not write (BotUttered with metadata)."""
+
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+TranscriptEvent = Pause | Resume | Said
+
+
+class Transcript(Protocol):
+    """The conversation's record in Rasa (its tracker), changed only under the tracker lock."""
+
+    def lock(self, sender_id: str) -> AbstractAsyncContextManager[Any]: ...
+
+    async def append(self, sender_id: str, events: Sequence[TranscriptEvent]) -> None:
+        """Append to the tracker; the caller holds `lock(sender_id)`."""
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session: LiveChatSession
+    token: str
+    is_new: bool
+
+
+def _said(message: ChatMessage) -> Said:
+    meta: dict[str, Any] = {"author": message.author.value, "seq": message.seq}
+    if message.agent is not None:
+        meta["agent"] = {"id": message.agent.id, "name": message.agent.name}
+    return Said(message.text or "", {"handoff": meta})
+
+
+@dataclass
+class LiveChatService:
+    store: Store
+    settings: SettingsProvider
+    transcript: Transcript
+    broker: Broker
+    signer: SessionSigner
+
+    # --- visitor sessions ---
+
+    async def open_session(self, token: object) -> OpenedSession:
+        """The session `token` names if we signed it; otherwise a fresh one.
+
+        A forged or altered token never reaches anyone else's conversation. Opening writes
+        nothing: the conversation is stored when the visitor first writes (`ensure_session`)."""
+        verified = self.signer.verify(token)
+        if verified is not None:
+            async with self.store.transaction() as tx:
+                existing = await LiveChatQueries(tx).session(verified.key)
+            session = existing or LiveChatSession(verified.key, None, 0)
+            return OpenedSession(session, verified.token, is_new=False)
+        if token:
+            log.info("handoff.livechat.session_rejected", reason="bad_signature")
+        minted = self.signer.mint()
+        return OpenedSession(LiveChatSession(minted.key, None, 0), minted.token, is_new=True)
+
+    async def ensure_session(self, key: str) -> LiveChatSession:
+        """Store the session and its conversation (on the visitor's first message; idempotent)."""
+        async with self.store.transaction() as tx:
+            q = LiveChatQueries(tx)
+            existing = await q.session(key)
+            if existing is not None:
+                return existing
+            conversation = await ConversationQueries(tx).ensure_conversation(key, CHANNEL)
+            session = await q.create_session(key, conversation.id)
+        log.info("handoff.livechat.session_created", conversation_id=conversation.id)
+        return session
+
+    async def mark_delivered(self, delivered: Mapping[str, int]) -> None:
+        async with self.store.transaction() as tx:
+            q = LiveChatQueries(tx)
+            for key, seq in delivered.items():
+                await q.mark_delivered(key, seq)
+
+    # --- the transcript ---
+
+    async def state_of(self, sender_id: str) -> ConversationState:
+        async with self.store.transaction() as tx:
+            state = await LiveChatQueries(tx).state_of_sender(sender_id)
+        return state or ConversationState.BOT
+
+    async def record_visitor_message(
+        self,
+        sender_id: str,
+        text: str | None,
+        metadata: Mapping[str, Any] | None,
+        channel: str | None,
+    ) -> tuple[Conversation, ChatMessage]:
+        """Keep a visitor message; the returned conversation says who answers it."""
+        payload = {"metadata": dict(metadata)} if metadata else None
+        async with self.store.transaction() as tx:
+            conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
+            message = await LiveChatQueries(tx).append_message(
+                conversation, Author.VISITOR, text, payload, channel=channel
+            )
+        await self._published(conversation, message)
+        return conversation, message
+
+    async def record_bot_message(
+        self, sender_id: str, response: Mapping[str, Any], channel: str | None
+    ) -> ChatMessage:
+        text, rich = split_response(response)
+        async with self.store.transaction() as tx:
+            conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
+            message = await LiveChatQueries(tx).append_message(
+                conversation, Author.BOT, text, rich, channel=channel
+            )
+        await self._published(conversation, message)
+        return message
+
+    async def messages_after(
+        self, conversation_id: int, after_seq: int, *, until_seq: int | None = None
+    ) -> list[ChatMessage]:
+        async with self.store.transaction() as tx:
+            return await LiveChatQueries(tx).messages_after(
+                conversation_id, after_seq, until_seq=until_seq
+            )
+
+    async def last_seq(self, conversation_id: int) -> int:
+        async with self.store.transaction() as tx:
+            return await LiveChatQueries(tx).last_seq(conversation_id)
+
+    # --- the agent's side ---
+
+    async def start_live_chat(self, conversation_id: int, agent: AgentRef) -> bool:
+        """Pause the bot and tell the visitor `agent` joined; False if it was live already."""
+        conversation = await self._conversation(conversation_id)
+        async with self.transcript.lock(conversation.sender_id):
+            notice = await self._start(conversation, agent)
+            if notice is None:
+                return False
+            await self.transcript.append(conversation.sender_id, [Pause(), _said(notice)])
+        await self._state_changed(conversation, ConversationState.LIVE, agent)
+        await self._published(conversation, notice)
+        return True
+
+    async def send_agent_message(
+        self, conversation_id: int, agent: AgentRef, text: str
+    ) -> ChatMessage:
+        """Show the agent's message to the visitor; the first one starts live chat."""
+        text = text.strip() if isinstance(text, str) else ""
+        settings = await self.settings.current()
+        if not text:
+            raise InvalidInput("the agent's message is empty")
+        if len(text) > settings.livechat.max_message_length:
+            raise InvalidInput(
+                f"the agent's message is longer than livechat.max_message_length "
+                f"({settings.livechat.max_message_length} characters)"
+            )
+        conversation = await self._conversation(conversation_id)
+        async with self.transcript.lock(conversation.sender_id):
+            notice = await self._start(conversation, agent)
+            async with self.store.transaction() as tx:
+                message = await LiveChatQueries(tx).append_message(
+                    conversation, Author.AGENT, text, agent=agent, channel=CHANNEL
+                )
+            events: list[TranscriptEvent] = [Pause(), _said(notice)] if notice else []
+            await self.transcript.append(conversation.sender_id, [*events, _said(message)])
+        if notice is not None:
+            await self._state_changed(conversation, ConversationState.LIVE, agent)
+            await self._published(conversation, notice)
+        await self._published(conversation, message)
+        log.info(
+            "handoff.livechat.agent_message",
+            conversation_id=conversation.id,
+            agent_id=agent.id,
+            seq=message.seq,
+        )
+        return message
+
+    async def end_live_chat(self, conversation_id: int, agent: AgentRef) -> bool:
+        """Hand the conversation back to the bot and close its escalation; False if not live."""
+        conversation = await self._conversation(conversation_id)
+        settings = await self.settings.current()
+        texts = settings.localization.for_language(await self._language(conversation.id))
+        text = texts.render(
+            "live_chat_ended", agent_name=agent.name, chatbot_name=settings.chatbot.name
+        )
+        async with self.transcript.lock(conversation.sender_id):
+            async with self.store.transaction() as tx:
+                q = LiveChatQueries(tx)
+                if not await q.change_state(
+                    conversation.id, ConversationState.BOT, allowed_from=(ConversationState.LIVE,)
+                ):
+                    return False
+                await ConversationQueries(tx).close_open_escalation(conversation.id)
+                notice = await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            await self.transcript.append(conversation.sender_id, [_said(notice), Resume()])
+        log.info("handoff.livechat.ended", conversation_id=conversation.id, agent_id=agent.id)
+        await self._state_changed(conversation, ConversationState.BOT, agent)
+        await self._published(conversation, notice)
+        return True
+
+    # --- internals ---
+
+    async def _start(self, conversation: Conversation, agent: AgentRef) -> ChatMessage | None:
+        """Make the conversation live and write the "agent joined" notice; None if it was live."""
+        settings = await self.settings.current()
+        texts = settings.localization.for_language(await self._language(conversation.id))
+        async with self.store.transaction() as tx:
+            q = LiveChatQueries(tx)
+            if not await q.change_state(
+                conversation.id, ConversationState.LIVE, allowed_from=STARTABLE
+            ):
+                return None
+            notice = await q.append_message(
+                conversation,
+                Author.SYSTEM,
+                texts.render("live_chat_started", agent_name=agent.name),
+                channel=CHANNEL,
+            )
+        log.info("handoff.livechat.started", conversation_id=conversation.id, agent_id=agent.id)
+        return notice
+
+    async def _conversation(self, conversation_id: int) -> Conversation:
+        async with self.store.transaction() as tx:
+            conversation = await ConversationQueries(tx).conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return conversation
+
+    async def _language(self, conversation_id: int) -> str | None:
+        async with self.store.transaction() as tx:
+            return await LiveChatQueries(tx).visitor_language(conversation_id)
+
+    async def _published(self, conversation: Conversation, message: ChatMessage) -> None:
+        await self.broker.publish(
+            ConversationEvent(
+                "message.created", conversation.id, conversation.sender_id, message=message
+            )
+        )
+
+    async def _state_changed(
+        self, conversation: Conversation, state: ConversationState, agent: AgentRef
+    ) -> None:
+        await self.broker.publish(
+            ConversationEvent(
+                "state.changed", conversation.id, conversation.sender_id, state=state, agent=agent
+            )
+        )

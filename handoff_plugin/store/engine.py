@@ -1,0 +1,113 @@
+"""The engine, migrations and transactions; the typed queries are in `store.queries`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from handoff_plugin.clock import Clock, utc_now
+from handoff_plugin.errors import ConfigurationError
+
+log = structlog.get_logger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers work while one process writes; wait for a lock, don't fail.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+            # Let SQLAlchemy, not the driver, begin transactions (SAVEPOINT works then).
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Take the write lock up front: read-then-write transactions from several
+            # processes then queue on busy_timeout instead of failing with "database is locked".
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """The database of one process. Services open a `transaction()` and call typed queries."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration (safe to call on every start)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
+
+    async def schema_is_current(self) -> bool:
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+        def current(sync: Connection) -> str | None:
+            return MigrationContext.configure(sync).get_current_revision()
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(current) == head
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StoreTransaction]:
+        async with self.engine.begin() as conn:
+            tx = StoreTransaction(conn, self.clock)
+            yield tx
+        for callback in tx.committed_callbacks:
+            callback()
+
+
+async def open_store(url: str, *, clock: Clock = utc_now, upgrade: bool = True) -> Store:
+    try:
+        store = Store(create_engine(url), clock)
+    except Exception as exc:  # bad driver or malformed URL: say which setting
+        raise ConfigurationError(f"handoff: cannot use database.url = {url!r}: {exc}") from exc
+    if upgrade:
+        await store.upgrade()
+    return store
+
+
+class StoreTransaction:
+    """One database transaction (committed when the block exits); `XQueries(tx)` run in it."""
+
+    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.committed_callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction has committed (not if it rolls back)."""
+        self.committed_callbacks.append(callback)

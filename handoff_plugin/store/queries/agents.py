@@ -1,0 +1,169 @@
+"""Typed queries of inbox agents: accounts, server-side sessions, failed-login counters.
+
+They run inside a `Store.transaction()`; `AgentQueries(tx)` wraps that transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from handoff_plugin.models import Agent, AgentSession
+from handoff_plugin.store.engine import StoreTransaction
+from handoff_plugin.store.tables import agent_sessions, agents, conversation_reads, login_throttle
+
+
+def _agent(row: Row) -> Agent:
+    return Agent(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
+    )
+
+
+class AgentQueries:
+    def __init__(self, tx: StoreTransaction) -> None:
+        self.tx = tx
+        self.conn = tx.conn
+
+    # --- accounts ---
+
+    async def add(self, email: str, name: str, password_hash: str) -> Agent | None:
+        """The new agent, or None if one with this email exists."""
+        now = self.tx.clock()
+        try:
+            async with self.conn.begin_nested():
+                result = await self.conn.execute(
+                    agents.insert().values(
+                        email=email,
+                        name=name,
+                        password_hash=password_hash,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            return None
+        return await self.by_id(int(result.inserted_primary_key[0]))
+
+    async def by_id(self, agent_id: int) -> Agent | None:
+        row = (await self.conn.execute(sa.select(agents).where(agents.c.id == agent_id))).first()
+        return _agent(row) if row else None
+
+    async def with_hash(self, email: str) -> tuple[Agent, str] | None:
+        row = (await self.conn.execute(sa.select(agents).where(agents.c.email == email))).first()
+        return (_agent(row), str(row.password_hash)) if row else None
+
+    async def all(self) -> list[Agent]:
+        rows = (await self.conn.execute(sa.select(agents).order_by(agents.c.email))).all()
+        return [_agent(row) for row in rows]
+
+    async def remove(self, agent_id: int) -> None:
+        await self.conn.execute(
+            agent_sessions.delete().where(agent_sessions.c.agent_id == agent_id)
+        )
+        await self.conn.execute(
+            conversation_reads.delete().where(conversation_reads.c.agent_id == agent_id)
+        )
+        await self.conn.execute(agents.delete().where(agents.c.id == agent_id))
+
+    async def set_password_hash(self, agent_id: int, password_hash: str) -> None:
+        await self.conn.execute(
+            agents.update()
+            .where(agents.c.id == agent_id)
+            .values(password_hash=password_hash, updated_at=self.tx.clock())
+        )
+
+    async def logged_in(self, agent_id: int) -> None:
+        await self.conn.execute(
+            agents.update().where(agents.c.id == agent_id).values(last_login_at=self.tx.clock())
+        )
+
+    # --- sessions ---
+
+    async def create_session(
+        self, token_hash: str, agent_id: int, csrf_token: str, expires_at: datetime
+    ) -> None:
+        now = self.tx.clock()
+        await self.conn.execute(
+            agent_sessions.insert().values(
+                token_hash=token_hash,
+                agent_id=agent_id,
+                csrf_token=csrf_token,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    async def session(self, token_hash: str) -> AgentSession | None:
+        query = (
+            sa.select(
+                agents,
+                agent_sessions.c.csrf_token,
+                agent_sessions.c.last_seen_at.label("session_seen_at"),
+                agent_sessions.c.expires_at,
+            )
+            .join(agents, agents.c.id == agent_sessions.c.agent_id)
+            .where(agent_sessions.c.token_hash == token_hash)
+        )
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None
+        return AgentSession(_agent(row), row.csrf_token, row.session_seen_at, row.expires_at)
+
+    async def touch_session(self, token_hash: str, expires_at: datetime) -> None:
+        await self.conn.execute(
+            agent_sessions.update()
+            .where(agent_sessions.c.token_hash == token_hash)
+            .values(last_seen_at=self.tx.clock(), expires_at=expires_at)
+        )
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self.conn.execute(
+            agent_sessions.delete().where(agent_sessions.c.token_hash == token_hash)
+        )
+
+    async def delete_sessions_of(self, agent_id: int) -> int:
+        result = await self.conn.execute(
+            agent_sessions.delete().where(agent_sessions.c.agent_id == agent_id)
+        )
+        return int(result.rowcount or 0)
+
+    async def delete_expired_sessions(self) -> int:
+        result = await self.conn.execute(
+            agent_sessions.delete().where(agent_sessions.c.expires_at < self.tx.clock())
+        )
+        return int(result.rowcount or 0)
+
+    # --- failed logins ---
+
+    async def throttle(self, key: str) -> Row | None:
+        """The key's counter, locked until commit (PostgreSQL) so concurrent failures all count."""
+        query = sa.select(login_throttle).where(login_throttle.c.key == key).with_for_update()
+        return (await self.conn.execute(query)).first()
+
+    async def save_throttle(
+        self, key: str, failures: int, window_started_at: datetime, blocked_until: datetime | None
+    ) -> None:
+        values = {
+            "failures": failures,
+            "window_started_at": window_started_at,
+            "blocked_until": blocked_until,
+        }
+        update = login_throttle.update().where(login_throttle.c.key == key).values(**values)
+        if (await self.conn.execute(update)).rowcount:
+            return
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(login_throttle.insert().values(key=key, **values))
+        except IntegrityError:  # another process counted its first failure just now
+            await self.conn.execute(update)
+
+    async def clear_throttle(self, key: str) -> None:
+        await self.conn.execute(login_throttle.delete().where(login_throttle.c.key == key))

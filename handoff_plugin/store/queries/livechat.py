@@ -1,0 +1,243 @@
+"""Typed queries of live chat: numbered messages, visitor sessions, live-chat state, secrets.
+
+They run inside a `Store.transaction()`; `LiveChatQueries(tx)` wraps that transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from handoff_plugin.models import (
+    AgentRef,
+    Author,
+    ChatMessage,
+    Conversation,
+    ConversationState,
+    LiveChatSession,
+)
+from handoff_plugin.store.engine import StoreTransaction
+from handoff_plugin.store.tables import (
+    conversations,
+    generated_secrets,
+    livechat_sessions,
+    messages,
+)
+
+
+def _message(row: Row) -> ChatMessage:
+    agent = AgentRef(row.agent_id or "", row.agent_name or "") if row.author == "agent" else None
+    return ChatMessage(
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        author=Author(row.author),
+        text=row.text,
+        payload=dict(row.payload) if row.payload else None,
+        agent=agent,
+        channel=row.channel,
+        created_at=row.created_at,
+    )
+
+
+def _session(row: Row) -> LiveChatSession:
+    return LiveChatSession(
+        key=row.session_key,
+        conversation_id=row.conversation_id,
+        delivered_seq=row.delivered_seq,
+    )
+
+
+class LiveChatQueries:
+    """Live-chat queries on one open transaction."""
+
+    def __init__(self, tx: StoreTransaction) -> None:
+        self.tx = tx
+        self.conn = tx.conn
+
+    # --- messages ---
+
+    async def append_message(
+        self,
+        conversation: Conversation,
+        author: Author,
+        text: str | None,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        agent: AgentRef | None = None,
+        channel: str | None = None,
+    ) -> ChatMessage:
+        """Number the message (the conversation's next `seq`) and store it.
+
+        The counter update locks the conversation's row until commit, so messages of one
+        conversation commit in `seq` order: whoever sees message N also sees every message < N."""
+        now = self.tx.clock()
+        values: dict[str, Any] = {
+            "last_seq": conversations.c.last_seq + 1,
+            "last_activity_at": now,
+            "updated_at": now,
+        }
+        if author is Author.VISITOR and text:
+            values.update(last_message=text, last_message_at=now)
+        await self.conn.execute(
+            conversations.update().where(conversations.c.id == conversation.id).values(**values)
+        )
+        seq = int(
+            (
+                await self.conn.execute(
+                    sa.select(conversations.c.last_seq).where(conversations.c.id == conversation.id)
+                )
+            ).scalar_one()
+        )
+        await self.conn.execute(
+            messages.insert().values(
+                conversation_id=conversation.id,
+                seq=seq,
+                author=author.value,
+                agent_id=agent.id if agent else None,
+                agent_name=agent.name if agent else None,
+                text=text,
+                payload=dict(payload) if payload else None,
+                channel=channel,
+                created_at=now,
+            )
+        )
+        return ChatMessage(
+            conversation_id=conversation.id,
+            seq=seq,
+            author=author,
+            text=text,
+            payload=dict(payload) if payload else None,
+            agent=agent,
+            channel=channel,
+            created_at=now,
+        )
+
+    async def messages_after(
+        self,
+        conversation_id: int,
+        after_seq: int,
+        *,
+        until_seq: int | None = None,
+        limit: int = 500,
+    ) -> list[ChatMessage]:
+        """Messages with `after_seq < seq <= until_seq`, oldest first."""
+        query = (
+            sa.select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .where(messages.c.seq > after_seq)
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        if until_seq is not None:
+            query = query.where(messages.c.seq <= until_seq)
+        return [_message(row) for row in (await self.conn.execute(query)).all()]
+
+    async def last_seq(self, conversation_id: int) -> int:
+        query = sa.select(conversations.c.last_seq).where(conversations.c.id == conversation_id)
+        return int((await self.conn.execute(query)).scalar() or 0)
+
+    async def visitor_language(self, conversation_id: int) -> str | None:
+        """The `language` the website passed with the visitor's newest messages, if any."""
+        query = (
+            sa.select(messages.c.payload)
+            .where(messages.c.conversation_id == conversation_id)
+            .where(messages.c.author == Author.VISITOR.value)
+            .where(messages.c.payload.isnot(None))
+            .order_by(messages.c.seq.desc())
+            .limit(20)
+        )
+        for (payload,) in (await self.conn.execute(query)).all():
+            language = ((payload or {}).get("metadata") or {}).get("language")
+            if isinstance(language, str) and language.strip():
+                return language.strip()[:16]
+        return None
+
+    # --- live-chat state ---
+
+    async def change_state(
+        self,
+        conversation_id: int,
+        to: ConversationState,
+        *,
+        allowed_from: tuple[ConversationState, ...],
+    ) -> bool:
+        """Move the conversation to `to` if it is in one of `allowed_from`; False if it was not.
+
+        One conditional UPDATE: of two processes trying the same change, exactly one wins."""
+        result = await self.conn.execute(
+            conversations.update()
+            .where(conversations.c.id == conversation_id)
+            .where(conversations.c.state.in_([s.value for s in allowed_from]))
+            .values(state=to.value, updated_at=self.tx.clock())
+        )
+        return bool(result.rowcount == 1)
+
+    async def state_of_sender(self, sender_id: str) -> ConversationState | None:
+        row = (
+            await self.conn.execute(
+                sa.select(conversations.c.state).where(conversations.c.sender_id == sender_id)
+            )
+        ).first()
+        return ConversationState(row.state) if row else None
+
+    # --- visitor sessions ---
+
+    async def create_session(self, session_key: str, conversation_id: int) -> LiveChatSession:
+        """The session row (created now, or by whoever was first)."""
+        now = self.tx.clock()
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    livechat_sessions.insert().values(
+                        session_key=session_key,
+                        conversation_id=conversation_id,
+                        delivered_seq=0,
+                        created_at=now,
+                        last_seen_at=now,
+                    )
+                )
+        except IntegrityError:  # another tab or process created it first
+            pass
+        session = await self.session(session_key)
+        assert session is not None
+        return session
+
+    async def session(self, session_key: str) -> LiveChatSession | None:
+        row = (
+            await self.conn.execute(
+                sa.select(livechat_sessions).where(livechat_sessions.c.session_key == session_key)
+            )
+        ).first()
+        return _session(row) if row else None
+
+    async def mark_delivered(self, session_key: str, seq: int) -> None:
+        """Remember that the session's sockets were sent everything up to `seq` (never goes back)."""
+        await self.conn.execute(
+            livechat_sessions.update()
+            .where(livechat_sessions.c.session_key == session_key)
+            .where(livechat_sessions.c.delivered_seq < seq)
+            .values(delivered_seq=seq, last_seen_at=self.tx.clock())
+        )
+
+    # --- generated secrets ---
+
+    async def secret(self, name: str, generate: Callable[[], str]) -> str:
+        """The secret called `name`, generated and stored by the first process that asks."""
+        query = sa.select(generated_secrets.c.value).where(generated_secrets.c.name == name)
+        row = (await self.conn.execute(query)).first()
+        if row:
+            return str(row.value)
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    generated_secrets.insert().values(
+                        name=name, value=generate(), created_at=self.tx.clock()
+                    )
+                )
+        except IntegrityError:  # another process stored it first: use theirs
+            pass
+        return str((await self.conn.execute(query)).scalar_one())
