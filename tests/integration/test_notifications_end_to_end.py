@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.delivery.signing import verify
+from handoff_plugin.webhooks import verify
 from tests.integration.conftest import NotificationServers, Visitor
 from tests.servers import wait_until
 
