@@ -41,6 +41,7 @@ demo: setup model webchat
 test: setup model services webchat
 	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports --no-cache
 	@$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: setup
@@ -49,6 +50,7 @@ unit: setup
 lint: setup
 	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports --no-cache
 
 constraints:
 	@$(VENV)/bin/pip freeze --exclude-editable | grep -v -i '^rasa-handoff' \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -116,6 +117,17 @@ class ChatMessage:
     agent: AgentRef | None
     channel: str | None
     created_at: datetime
+
+
+# The parts of a Rasa bot response worth keeping beside its text.
+RICH_KEYS = ("quick_replies", "buttons", "image", "attachment", "elements", "custom")
+
+
+def split_bot_response(response: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """A Rasa bot response (`BotUttered.message()`) as (text, rich parts worth keeping)."""
+    text = response.get("text")
+    rich = {key: response[key] for key in RICH_KEYS if response.get(key)}
+    return (text if isinstance(text, str) and text else None), rich
 
 
 @dataclass(frozen=True)

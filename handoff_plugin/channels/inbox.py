@@ -111,7 +111,9 @@ class InboxInput(InputChannel):
         async def start(app: Sanic, _loop: Any) -> None:
             shared = self._services or await services()
             livechat = await livechat_service(app, shared)
-            self.runtime = await InboxRuntime.start(shared, livechat, base_path, **self._options)
+            self.runtime = await InboxRuntime.start(
+                shared.store, shared.settings, livechat, base_path, **self._options
+            )
 
         @blueprint.listener("before_server_stop")
         async def stop(_app: Sanic, _loop: Any) -> None:

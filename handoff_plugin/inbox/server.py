@@ -15,7 +15,8 @@ from handoff_plugin.inbox.feed import EventFeed
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.stream import HEARTBEAT, LiveStream
 from handoff_plugin.livechat.service import LiveChatService
-from handoff_plugin.services import Services
+from handoff_plugin.store import Store
+from handoff_plugin.store.saved_settings import StoredSettings
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,8 @@ class InboxRuntime:
     @classmethod
     async def start(
         cls,
-        services: Services,
+        store: Store,
+        settings: StoredSettings,
         livechat: LiveChatService,
         base_path: str,
         *,
@@ -40,14 +42,14 @@ class InboxRuntime:
     ) -> InboxRuntime:
         stopping = asyncio.Event()
         api = InboxApi(
-            agents=AgentService(services.store, passwords),
-            conversations=InboxConversations(services.store, livechat),
-            settings=services.settings,
+            agents=AgentService(store, passwords),
+            conversations=InboxConversations(store, livechat),
+            settings=settings,
             stream=LiveStream(livechat.broker, heartbeat),
             pages=InboxPages(base_path),
             stopping=stopping,
         )
-        feed = EventFeed(services.store, livechat.broker, interval=feed_interval)
+        feed = EventFeed(store, livechat.broker, interval=feed_interval)
         await feed.start_at_newest()
         runtime = cls(api, feed, stopping)
         runtime.tasks.append(asyncio.create_task(feed.run()))

@@ -24,7 +24,6 @@ from handoff_plugin.config.settings import SettingsProvider
 from handoff_plugin.errors import InvalidInput, NotFound
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
 from handoff_plugin.livechat.sessions import SessionSigner
-from handoff_plugin.livechat.widget import split_response
 from handoff_plugin.models import (
     AgentRef,
     Author,
@@ -32,6 +31,7 @@ from handoff_plugin.models import (
     Conversation,
     ConversationState,
     LiveChatSession,
+    split_bot_response,
 )
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.conversations import ConversationQueries
@@ -161,7 +161,7 @@ class LiveChatService:
     async def record_bot_message(
         self, sender_id: str, response: Mapping[str, Any], channel: str | None
     ) -> ChatMessage:
-        text, rich = split_response(response)
+        text, rich = split_bot_response(response)
         async with self.store.transaction() as tx:
             conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
             message = await LiveChatQueries(tx).append_message(

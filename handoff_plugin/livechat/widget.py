@@ -24,7 +24,6 @@ ERROR_EVENT = "livechat_error"  # {code, message[, retry_after]}: a request was 
 
 MAX_METADATA_BYTES = 16 * 1024
 # The parts of a Rasa bot response other than its text, kept with the message.
-RICH_KEYS = ("quick_replies", "buttons", "image", "attachment", "elements", "custom")
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,6 @@ def parse_user_uttered(data: Any, max_length: int) -> Utterance | ProtocolError:
             "metadata_too_large", f"customData is limited to {MAX_METADATA_BYTES} bytes"
         )
     return Utterance(text, raw)
-
-
-def split_response(response: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    """A Rasa bot response (`BotUttered.message()`) as (text, rich parts worth keeping)."""
-    text = response.get("text")
-    rich = {key: response[key] for key in RICH_KEYS if response.get(key)}
-    return (text if isinstance(text, str) and text else None), rich
 
 
 def _quick_replies(buttons: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from handoff_plugin.addresses import find_email
 from handoff_plugin.config.settings import Settings, Texts
-from handoff_plugin.escalation.service import EscalationRequest, latest_metadata
+from handoff_plugin.rasa_bridge.tracker import latest_metadata, request_from_events
 from handoff_plugin.services import services
 
 EMAIL_SLOT = "handoff_email"
@@ -121,7 +121,7 @@ class ActionEscalate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        request = EscalationRequest.from_events(
+        request = request_from_events(
             tracker.sender_id,
             tracker.events,
             email=tracker.get_slot(EMAIL_SLOT),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from handoff_plugin.config.settings import Settings, StaticSettings
 from handoff_plugin.escalation.service import EscalationRequest, EscalationService
 from handoff_plugin.models import ConversationState, Trigger, VisitorProfile
+from handoff_plugin.rasa_bridge.tracker import request_from_events
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.tables import escalations, visitors
@@ -152,7 +153,7 @@ def test_request_from_events_finds_the_message_that_asked_for_a_person() -> None
         # The email answer may itself be classified as human_handoff: it is not the request.
         user("bo@example.com", "human_handoff", input_channel="socketio"),
     ]
-    req = EscalationRequest.from_events("s1", events, email="bo@example.com")
+    req = request_from_events("s1", events, email="bo@example.com")
     assert req.trigger is Trigger.INTENT
     assert req.message == "can I talk to a real person"
     assert req.last_message == "bo@example.com"
@@ -171,11 +172,11 @@ def test_request_from_events_after_an_offer_is_a_fallback_with_the_unclear_messa
         {"event": "active_loop", "name": "handoff_form"},
         user("eve@example.com", "human_handoff"),
     ]
-    req = EscalationRequest.from_events("s1", events)
+    req = request_from_events("s1", events)
     assert req.trigger is Trigger.FALLBACK
     assert req.message == "my flux capacitor is wobbly"
 
 
 def test_request_from_a_website_payload_is_a_payload_trigger() -> None:
-    req = EscalationRequest.from_events("s1", [user("/human_handoff", "human_handoff")])
+    req = request_from_events("s1", [user("/human_handoff", "human_handoff")])
     assert req.trigger is Trigger.PAYLOAD

@@ -1,7 +1,7 @@
 from typing import Any
 
-from handoff_plugin.escalation.service import EscalationRequest, transcript_from_events
 from handoff_plugin.models import TranscriptLine
+from handoff_plugin.rasa_bridge.tracker import request_from_events, transcript_from_events
 
 
 def user(text: str, intent: str = "greet") -> dict[str, Any]:
@@ -38,5 +38,5 @@ def test_a_clicked_button_shows_its_title_and_empty_lines_are_skipped() -> None:
 
 def test_the_escalation_request_carries_the_transcript() -> None:
     events = [user("hello"), bot("Hi!"), user("a human please", "human_handoff")]
-    request = EscalationRequest.from_events("s1", events)
+    request = request_from_events("s1", events)
     assert [line.text for line in request.transcript] == ["hello", "Hi!", "a human please"]

@@ -11,10 +11,9 @@ from handoff_plugin.livechat.widget import (
     ProtocolError,
     Utterance,
     parse_user_uttered,
-    split_response,
     to_bot_uttered,
 )
-from handoff_plugin.models import AgentRef, Author, ChatMessage
+from handoff_plugin.models import AgentRef, Author, ChatMessage, split_bot_response
 
 
 def message(text: str | None, payload: dict[str, Any] | None = None, **kw: Any) -> ChatMessage:
@@ -124,7 +123,7 @@ def test_a_rasa_response_keeps_only_what_the_visitor_sees() -> None:
         "utter_action": "utter_greet",
         "image": None,
     }
-    assert split_response(response) == ("Hi", {"buttons": [{"title": "t", "payload": "/p"}]})
+    assert split_bot_response(response) == ("Hi", {"buttons": [{"title": "t", "payload": "/p"}]})
 
 
 def test_a_throttled_visitor_is_told_a_positive_wait_rounded_up() -> None:
