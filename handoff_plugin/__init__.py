@@ -7,6 +7,7 @@ from handoff_plugin.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Unavailable,
 )
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "PermissionDenied",
+    "Unavailable",
 ]
 __version__ = "0.1.0"

@@ -8,7 +8,25 @@ class HandoffError(Exception):
 
 
 class ConfigurationError(HandoffError):
-    """A setting is missing or has a value that is not allowed; the message says which and why."""
+    """A setting is missing or has a value that is not allowed; the message says which and why.
+
+    `field` is the dotted key (`email.recipients`), `value` what was given (secrets masked) and
+    `allowed` what would be accepted, in words, so a form can show the reason next to its input
+    without reading the message. With several bad settings they describe the first.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        allowed: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.allowed = allowed
 
 
 class DeliveryError(HandoffError):
@@ -22,6 +40,10 @@ class DeliveryError(HandoffError):
 
 class InvalidInput(HandoffError):
     """A request carries a value that cannot be used (empty, too long, wrong type)."""
+
+
+class Unavailable(HandoffError):
+    """Not ready yet (e.g. the Rasa agent is still loading its model); retrying later helps."""
 
 
 class NotFound(HandoffError):

@@ -34,6 +34,14 @@ class _Section(BaseModel):
         anystr_strip_whitespace = True
 
 
+class _Invalid(ValueError):
+    """A model-wide check's refusal naming the key it is about (pydantic keeps it in `ctx`)."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key  # relative to the model that raised it: "recipients", "slack.timeout"
+
+
 def _check_url(value: str, key: str) -> str:
     if value and not re.match(r"^https?://[^\s/]+", value):
         raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://example.com/{key}")
@@ -83,7 +91,7 @@ class DatabaseSettings(_Section):
         return value
 
 
-def parse_recipients(value: Any) -> tuple[str, ...]:
+def _split_recipients(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     parts = value.split(";") if isinstance(value, str) else list(value)
@@ -110,17 +118,21 @@ class EmailSettings(_Section):
     smtp_tls: bool = False
     smtp_timeout: float = Field(default=10.0, gt=0)
 
-    _recipients = validator("recipients", pre=True, allow_reuse=True)(parse_recipients)
+    _recipients = validator("recipients", pre=True, allow_reuse=True)(_split_recipients)
 
     @root_validator(skip_on_failure=True)
     def _enabled_needs_recipients(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
         if values["enabled"] and not values["recipients"]:
-            raise ValueError(
+            raise _Invalid(
                 "email.enabled is true but email.recipients is empty. "
-                'Set HANDOFF_EMAIL_RECIPIENTS to "a@example.com; b@example.com".'
+                'Set HANDOFF_EMAIL_RECIPIENTS to "a@example.com; b@example.com".',
+                key="recipients",
             )
         if values["smtp_starttls"] and values["smtp_tls"]:
-            raise ValueError("email.smtp_starttls and email.smtp_tls exclude each other; pick one")
+            raise _Invalid(
+                "email.smtp_starttls and email.smtp_tls exclude each other; pick one",
+                key="smtp_starttls",
+            )
         return values
 
 
@@ -141,10 +153,11 @@ class SlackSettings(_Section):
     @root_validator(skip_on_failure=True)
     def _enabled_needs_token(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
         if values["enabled"] and not (values["bot_token"].get_secret_value() and values["channel"]):
-            raise ValueError(
+            raise _Invalid(
                 "slack.enabled is true but slack.bot_token or slack.channel is empty. Create a Slack "
                 "app with the chat:write scope, install it, invite the bot to the channel, then set "
-                'HANDOFF_SLACK_BOT_TOKEN and HANDOFF_SLACK_CHANNEL (see README, "Slack").'
+                'HANDOFF_SLACK_BOT_TOKEN and HANDOFF_SLACK_CHANNEL (see README, "Slack").',
+                key="enabled",  # the switch the inbox shows the reason next to
             )
         return values
 
@@ -162,8 +175,9 @@ class WebhookSettings(_Section):
     @root_validator(skip_on_failure=True)
     def _enabled_needs_url(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
         if values["enabled"] and not values["url"]:
-            raise ValueError(
-                "webhook.enabled is true but webhook.url is empty; set HANDOFF_WEBHOOK_URL"
+            raise _Invalid(
+                "webhook.enabled is true but webhook.url is empty; set HANDOFF_WEBHOOK_URL",
+                key="url",
             )
         return values
 
@@ -187,9 +201,10 @@ class DeliverySettings(_Section):
     @root_validator(skip_on_failure=True)
     def _schedule(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
         if values["retry_max_delay"] < values["retry_initial_delay"]:
-            raise ValueError(
+            raise _Invalid(
                 "delivery.retry_max_delay must be at least delivery.retry_initial_delay "
-                f"({values['retry_initial_delay']:g} s)"
+                f"({values['retry_initial_delay']:g} s)",
+                key="retry_max_delay",
             )
         return values
 
@@ -288,8 +303,9 @@ class Texts(_Section):
             unknown = used - TEXT_PLACEHOLDERS[key]
             if unknown:
                 allowed = ", ".join(f"{{{n}}}" for n in sorted(TEXT_PLACEHOLDERS[key])) or "none"
-                raise ValueError(
-                    f"{key} uses the unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}"
+                raise _Invalid(
+                    f"{key} uses the unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}",
+                    key=key,
                 )
         return values
 
@@ -340,9 +356,10 @@ class Settings(_Section):
             ("webhook.timeout", values["webhook"].timeout),
         ):
             if values[key.split(".")[0]].enabled and timeout >= lease:
-                raise ValueError(
+                raise _Invalid(
                     f"delivery.lease_seconds ({lease:g}) must be longer than {key} ({timeout:g}), "
-                    "or a slow send could be claimed and sent again by another process"
+                    "or a slow send could be claimed and sent again by another process",
+                    key=key,
                 )
         return values
 
@@ -415,7 +432,9 @@ def env_settings(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
             suggestion = f" Did you mean {hint[0]}?" if hint else ""
             raise ConfigurationError(
                 f"handoff: unknown environment variable {name}.{suggestion} "
-                "Settings are named HANDOFF_<SECTION>_<KEY>, see README, 'Settings'."
+                "Settings are named HANDOFF_<SECTION>_<KEY>, see README, 'Settings'.",
+                field=name,
+                allowed=hint[0] if hint else None,
             )
         section, alias = known[name]
         result.setdefault(section, {})[alias] = value
@@ -439,11 +458,15 @@ def check_known_keys(data: Mapping[str, Any], origin: str) -> None:
             raise ConfigurationError(
                 f"handoff: unknown section {section!r} in {origin}"
                 + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + f" Allowed: {', '.join(SECTIONS)}."
+                + f" Allowed: {', '.join(SECTIONS)}.",
+                field=str(section),
+                allowed=", ".join(SECTIONS),
             )
         if not isinstance(values, Mapping):
             raise ConfigurationError(
-                f"handoff: section {section!r} in {origin} must be a mapping of keys to values"
+                f"handoff: section {section!r} in {origin} must be a mapping of keys to values",
+                field=section,
+                allowed="a mapping of keys to values",
             )
         keys = _field_keys(SECTIONS[section])
         for key in values:
@@ -452,7 +475,9 @@ def check_known_keys(data: Mapping[str, Any], origin: str) -> None:
                 raise ConfigurationError(
                     f"handoff: unknown setting {section}.{key} in {origin}"
                     + (f"; did you mean {section}.{hint[0]}?" if hint else "")
-                    + f" Allowed in {section}: {', '.join(keys)}."
+                    + f" Allowed in {section}: {', '.join(keys)}.",
+                    field=f"{section}.{key}",
+                    allowed=", ".join(keys),
                 )
 
 
@@ -477,22 +502,37 @@ def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
     return value
 
 
-def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
+def _shown(key: str, value: Any) -> Any:
+    """The value as an error may repeat it: secrets never."""
+    if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
+        return "********"
+    return value
+
+
+def _describe(
+    error: ValidationError, data: Mapping[str, Any], prefix: tuple[str, ...] = ()
+) -> ConfigurationError:
+    """One line per problem; `field`, `value` and `allowed` describe the first."""
     lines = []
+    first: dict[str, Any] = {}
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if p != "__root__")
-        key = ".".join(str(p) for p in loc)
+        loc = tuple(str(p) for p in item["loc"] if p != "__root__")
         message = item["msg"]
         if item["loc"][-1] == "__root__" or not loc:
+            # A model-wide check names the key it is about (see `_Invalid`).
+            about = item.get("ctx", {}).get("key")
+            loc += tuple(about.split(".")) if about else ()
             lines.append(f"handoff: invalid settings: {message}")
-            continue
-        value = _lookup(data, loc)
-        if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
-            shown = "********"
         else:
+            key = ".".join(prefix + loc)
+            value = _shown(key, _lookup(data, loc))
             shown = f'"{value}"' if isinstance(value, str) else repr(value)
-        lines.append(f"handoff: invalid setting {key} = {shown}\n  {message}")
-    return "\n".join(lines)
+            lines.append(f"handoff: invalid setting {key} = {shown}\n  {message}")
+        if not first:
+            field = ".".join(prefix + loc) or None
+            value = _shown(field or "", _lookup(data, loc)) if loc else None
+            first = {"field": field, "value": value, "allowed": message}
+    return ConfigurationError("\n".join(lines), **first)
 
 
 def build_settings(*layers: Mapping[str, Any]) -> Settings:
@@ -503,7 +543,15 @@ def build_settings(*layers: Mapping[str, Any]) -> Settings:
     try:
         return Settings.parse_obj(merged)
     except ValidationError as exc:
-        raise ConfigurationError(_describe(exc, merged)) from None
+        raise _describe(exc, merged) from None
+
+
+def check_texts(language: str, texts: Mapping[str, Any]) -> Texts:
+    """One language's texts; the error's field is `localization.texts.<language>.<key>`."""
+    try:
+        return Texts.parse_obj(texts)
+    except ValidationError as exc:
+        raise _describe(exc, texts, ("localization", "texts", language)) from None
 
 
 def base_layers(

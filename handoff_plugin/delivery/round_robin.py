@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handoff_plugin.errors import ConfigurationError
+
 
 def unique_addresses(addresses: Sequence[str]) -> list[str]:
     """The list without repeats (case-insensitive), first spelling kept, order kept."""
@@ -28,7 +30,12 @@ def next_recipient(
     """
     current = unique_addresses(recipients)
     if not current:
-        raise ValueError("round robin needs at least one recipient")
+        raise ConfigurationError(
+            "handoff: email.round_robin is on but email.recipients is empty",
+            field="email.recipients",
+            value=(),
+            allowed='one or more addresses, e.g. "a@example.com; b@example.com"',
+        )
     keys = [address.lower() for address in current]
     if last is None:
         return current[0]

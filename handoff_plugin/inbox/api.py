@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 import structlog
 
 from handoff_plugin.delivery.webhook_probe import send_test_webhook
-from handoff_plugin.errors import ConfigurationError, HandoffError, InvalidInput, NotFound
+from handoff_plugin.errors import ConfigurationError, InvalidInput, NotFound, Unavailable
 from handoff_plugin.errors import PermissionDenied as Forbidden
 from handoff_plugin.inbox import serialize
 from handoff_plugin.inbox.agents import AgentService, BadCredentials, LoginThrottled, csrf_matches
@@ -145,7 +145,7 @@ class InboxApi:
             result = error(400, str(e))
         except NotFound as e:
             result = error(404, str(e))
-        except HandoffError as e:  # e.g. the Rasa agent is still loading
+        except Unavailable as e:  # e.g. the Rasa agent is still loading
             log.warning("handoff.inbox.unavailable", path=request.path, reason=str(e))
             result = error(503, str(e))
         except Exception:

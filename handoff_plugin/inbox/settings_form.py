@@ -7,9 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
-from handoff_plugin.config.settings import TEXT_PLACEHOLDERS, Settings, Texts
+from handoff_plugin.config.settings import TEXT_PLACEHOLDERS, Settings, Texts, check_texts
 from handoff_plugin.errors import ConfigurationError, InvalidInput
 from handoff_plugin.store.saved_settings import StoredSettings
 
@@ -92,19 +90,6 @@ def settings_view(settings: Settings) -> dict[str, Any]:
             "placeholders": {k: sorted(v) for k, v in TEXT_PLACEHOLDERS.items()},
         },
     }
-
-
-def _field_of(message: str) -> str | None:
-    """The setting a ConfigurationError is about, for showing the reason next to its input."""
-    for pattern in (
-        r"invalid setting ([a-z_]+\.[a-z_]+)",
-        r"but ([a-z_]+\.[a-z_]+) is empty",
-        r"\b(escalations|chatbot|inbox|email|slack|webhook)\.([a-z_]+)",
-    ):
-        found = re.search(pattern, message)
-        if found:
-            return found.group(0) if found.lastindex == 2 else found.group(1)
-    return None
 
 
 def _plain_changes(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -194,12 +179,9 @@ def _text_changes(body: Mapping[str, Any]) -> tuple[str | None, dict[str, dict[s
 
 def _check_texts(language: str, texts: Mapping[str, str]) -> None:
     try:
-        Texts.parse_obj(texts)
-    except ValidationError as error:
-        message = error.errors()[0]["msg"]
-        key = message.split(" ", 1)[0]
-        field = f"localization.texts.{language}.{key}" if key in TEXT_PLACEHOLDERS else None
-        raise SettingsRejected(f"{language}: {message}", field) from None
+        check_texts(language, texts)
+    except ConfigurationError as error:
+        raise SettingsRejected(f"{language}: {error.allowed}", error.field) from None
 
 
 async def save_settings(provider: StoredSettings, body: object) -> Settings:
@@ -237,5 +219,4 @@ async def save_settings(provider: StoredSettings, body: object) -> Settings:
     try:
         return await provider.update(change, sections=sections)
     except ConfigurationError as error:
-        message = str(error).replace("handoff: ", "")
-        raise SettingsRejected(message, _field_of(message)) from None
+        raise SettingsRejected(str(error).replace("handoff: ", ""), error.field) from None

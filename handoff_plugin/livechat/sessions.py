@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handoff_plugin.config.settings import Settings
+from handoff_plugin.errors import ConfigurationError
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.livechat import LiveChatQueries
 
@@ -43,7 +44,12 @@ class SessionSigner:
 
     def __init__(self, secret: bytes, random_bytes: Callable[[int], bytes] = os.urandom) -> None:
         if len(secret) < 16:
-            raise ValueError("the session secret must be at least 16 bytes")
+            raise ConfigurationError(
+                f"handoff: {SECRET_NAME} must be at least 16 bytes",
+                field=SECRET_NAME,
+                value="********",
+                allowed="at least 16 bytes",
+            )
         self._secret = secret
         self._random_bytes = random_bytes
 

@@ -20,7 +20,7 @@ from rasa.shared.core.events import (
     Event,
 )
 
-from handoff_plugin.errors import HandoffError
+from handoff_plugin.errors import Unavailable
 from handoff_plugin.livechat.service import Pause, Resume, Said, TranscriptEvent
 
 
@@ -44,7 +44,7 @@ class RasaTranscript:
     def _ready(self) -> Agent:
         agent = self._agent()
         if agent is None or agent.processor is None:
-            raise HandoffError("the Rasa agent is not loaded yet; try again in a moment")
+            raise Unavailable("the Rasa agent is not loaded yet; try again in a moment")
         return agent
 
     def lock(self, sender_id: str) -> AbstractAsyncContextManager[Any]:

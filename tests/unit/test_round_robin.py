@@ -1,4 +1,7 @@
+import pytest
+
 from handoff_plugin.delivery.round_robin import next_recipient
+from handoff_plugin.errors import ConfigurationError
 
 TEAM = ["a@x.test", "b@x.test", "c@x.test"]
 
@@ -33,3 +36,9 @@ def test_with_nothing_in_common_the_rotation_starts_over() -> None:
 def test_addresses_match_case_insensitively_and_repeats_count_once() -> None:
     assert next_recipient(["A@x.test", "b@x.test", "a@X.test"], "a@x.test", TEAM) == "b@x.test"
     assert next_recipient(["A@x.test", "b@x.test", "a@X.test"], "b@x.test", TEAM) == "A@x.test"
+
+
+def test_round_robin_without_recipients_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        next_recipient([], None)
+    assert error.value.field == "email.recipients"

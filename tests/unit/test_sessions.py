@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from handoff_plugin.config.settings import Settings
+from handoff_plugin.errors import ConfigurationError
 from handoff_plugin.livechat.sessions import SessionSigner, session_secret
 from handoff_plugin.store import Store
 
@@ -61,3 +64,10 @@ async def test_without_a_configured_secret_one_is_generated_once_and_kept(
 async def test_a_configured_secret_wins(store: Store) -> None:
     settings = Settings.parse_obj({"livechat": {"session_secret": "s" * 20}})
     assert await session_secret(settings, store) == b"s" * 20
+
+
+def test_a_short_session_secret_is_a_configuration_error_naming_the_setting() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        SessionSigner(b"too-short")
+    assert error.value.field == "livechat.session_secret"
+    assert "too-short" not in str(error.value)

@@ -127,3 +127,56 @@ def test_a_short_session_secret_is_refused_without_echoing_it(tmp_path: Path) ->
             {"HANDOFF_LIVECHAT_SESSION_SECRET": "short-secret"}, config_path=tmp_path / "n.yml"
         )
     assert "short-secret" not in str(error.value)
+
+
+def test_a_bad_recipient_error_carries_the_field_value_and_what_is_allowed(tmp_path: Path) -> None:
+    env = {"HANDOFF_EMAIL_RECIPIENTS": "ops@example.com; sales@"}
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(env, config_path=tmp_path / "none.yml")
+    assert error.value.field == "email.recipients"
+    assert error.value.value == "ops@example.com; sales@"
+    assert error.value.allowed == '"sales@" is not an email address. Separate addresses with ";".'
+
+
+def test_a_typo_in_the_file_carries_the_key_as_written_and_the_allowed_keys(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text("email:\n  recipeints: a@x.test\n")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings({}, config_path=config)
+    assert error.value.field == "email.recipeints"
+    assert error.value.allowed is not None and "recipients" in error.value.allowed.split(", ")
+
+
+def test_a_setting_needed_by_another_is_named_as_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        load_settings({"HANDOFF_WEBHOOK_ENABLED": "true"}, config_path=tmp_path / "x.yml")
+    assert error.value.field == "webhook.url"
+    assert str(error.value).startswith("handoff: invalid settings: webhook.enabled is true")
+
+
+def test_a_bad_text_is_named_down_to_its_language_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text("localization:\n  texts:\n    de:\n      confirmation: Hi {name}\n")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings({}, config_path=config)
+    assert error.value.field == "localization.texts.de.confirmation"
+    assert error.value.value == "Hi {name}"
+
+
+def test_a_rejected_secret_is_masked_in_the_error_value(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(
+            {"HANDOFF_LIVECHAT_SESSION_SECRET": "short-secret"}, config_path=tmp_path / "n.yml"
+        )
+    assert error.value.field == "livechat.session_secret"
+    assert error.value.value == "********"
+
+
+def test_with_several_bad_settings_the_error_names_the_first(tmp_path: Path) -> None:
+    env = {"HANDOFF_CHATBOT_NAME": "", "HANDOFF_WEBHOOK_URL": "ftp://x"}
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(env, config_path=tmp_path / "x.yml")
+    assert "chatbot.name" in str(error.value) and "webhook.url" in str(error.value)
+    assert error.value.field == "chatbot.name"

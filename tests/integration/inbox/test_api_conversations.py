@@ -9,6 +9,7 @@ import pytest
 
 from handoff_plugin.livechat.service import Pause, Resume, Said
 from handoff_plugin.models import Trigger
+from handoff_plugin.rasa_bridge.transcript import RasaTranscript
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from tests.conftest import FakeClock
 from tests.integration.inbox.conftest import AgentClient, InboxServer
@@ -242,6 +243,21 @@ async def test_a_bad_reply_is_refused_and_nothing_changes(
     assert "zoe" not in inbox.transcript.events
     async with inbox.store.transaction() as tx:
         assert (await ConversationQueries(tx).conversation(conversation.id)).state.value == "escalated"  # type: ignore[union-attr]
+
+
+async def test_a_reply_while_the_rasa_agent_is_loading_asks_to_retry_and_nothing_changes(
+    inbox: InboxServer, ann: AgentClient
+) -> None:
+    conversation = await inbox.escalate("zoe")
+    inbox.livechat.transcript = RasaTranscript(lambda: None)  # Rasa has not loaded a model yet
+    status, answer = await ann.call(
+        "POST", f"api/conversations/{conversation.id}/messages", {"text": "Hi"}
+    )
+    assert status == 503
+    assert "not loaded yet; try again" in answer["error"]
+    async with inbox.store.transaction() as tx:
+        after = await ConversationQueries(tx).conversation(conversation.id)
+    assert after is not None and after.state.value == "escalated"
 
 
 async def test_a_reply_that_is_not_json_is_refused(inbox: InboxServer, ann: AgentClient) -> None:
