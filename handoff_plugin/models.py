@@ -14,6 +14,40 @@ from typing import Any, Literal
 from handoff_plugin.errors import InvalidInput
 
 
+def iso(value: datetime | None) -> str | None:
+    """A moment as the JSON of the API, the broker and the SSE stream write it (ISO 8601)."""
+    return value.isoformat() if value is not None else None
+
+
+def full_name(first_name: str | None, last_name: str | None) -> str | None:
+    return " ".join(p for p in (first_name, last_name) if p) or None
+
+
+def visitor_display_name(
+    *,
+    visitor_id: int | None = None,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    conversation_id: int | None = None,
+) -> str:
+    """How the product names a visitor everywhere: the name, else the email, else
+    "Visitor #<visitor id>"; a conversation with no visitor record yet names its conversation."""
+    named = full_name(first_name, last_name) or email
+    if named:
+        return named
+    if visitor_id is not None:
+        return f"Visitor #{visitor_id}"
+    return f"Visitor (conversation #{conversation_id})" if conversation_id else "Visitor"
+
+
+def visitor_ref_json(
+    visitor_id: int | None, email: str | None, first_name: str | None, last_name: str | None
+) -> dict[str, Any]:
+    """The visitor as lists show it (conversation list, escalations)."""
+    return {"id": visitor_id, "email": email, "name": full_name(first_name, last_name)}
+
+
 class ConversationState(str, Enum):
     BOT = "bot"  # the bot answers
     ESCALATED = "escalated"  # waiting for an agent; the bot still answers
@@ -47,8 +81,21 @@ class Visitor:
 
     @property
     def display_name(self) -> str:
-        name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return name or self.email or f"Visitor {self.id}"
+        return visitor_display_name(
+            visitor_id=self.id,
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **visitor_ref_json(self.id, self.email, self.first_name, self.last_name),
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "phone": self.phone,
+            "created_at": iso(self.created_at),
+        }
 
 
 @dataclass(frozen=True)
@@ -101,6 +148,13 @@ class AgentRef:
     id: str
     name: str
 
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> AgentRef | None:
+        return cls(str(data["id"]), str(data["name"])) if data else None
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -117,6 +171,32 @@ class ChatMessage:
     agent: AgentRef | None
     channel: str | None
     created_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """The one JSON shape of a message: API answers, broker events and the SSE stream."""
+        return {
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "author": self.author.value,
+            "text": self.text,
+            "payload": self.payload,
+            "agent": self.agent.as_json() if self.agent else None,
+            "channel": self.channel,
+            "created_at": iso(self.created_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChatMessage:
+        return cls(
+            conversation_id=int(data["conversation_id"]),
+            seq=int(data["seq"]),
+            author=Author(data["author"]),
+            text=data.get("text"),
+            payload=data.get("payload"),
+            agent=AgentRef.from_json(data.get("agent")),
+            channel=data.get("channel"),
+            created_at=datetime.fromisoformat(data["created_at"]),
+        )
 
 
 # The parts of a Rasa bot response worth keeping beside its text.
@@ -216,6 +296,10 @@ class Agent:
         """How the agent appears in live chat and transcripts."""
         return AgentRef(str(self.id), self.name)
 
+    def as_json(self) -> dict[str, Any]:
+        """The agent as the inbox API shows it (the login answer); never the password."""
+        return {"id": self.id, "email": self.email, "name": self.name}
+
 
 @dataclass(frozen=True)
 class AgentSession:
@@ -270,8 +354,13 @@ class ConversationSummary:
 
     @property
     def display_name(self) -> str:
-        name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return name or self.email or f"Visitor #{self.id}"
+        return visitor_display_name(
+            visitor_id=self.visitor_id,
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            conversation_id=self.id,
+        )
 
 
 @dataclass(frozen=True)

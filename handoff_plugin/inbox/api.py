@@ -208,7 +208,7 @@ class InboxApi:
         response = json_response(
             {
                 "csrf_token": login.session.csrf_token,
-                "agent": serialize.agent_json(login.session.agent),
+                "agent": login.session.agent.as_json(),
             }
         )
         response.cookies.append(self._cookie(request, login.token))
@@ -244,7 +244,7 @@ class InboxApi:
         if not isinstance(body, dict):
             raise InvalidInput('send {"text": "..."}')
         message = await self.conversations.send(call.me.agent, call.id, body.get("text"))
-        return json_response({"message": serialize.message_json(message), "state": "live"}, 201)
+        return json_response({"message": message.as_json(), "state": "live"}, 201)
 
     async def end_live_chat(self, call: Call) -> Result:
         if not await self.conversations.end(call.me.agent, call.id):

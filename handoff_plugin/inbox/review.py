@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from handoff_plugin.errors import InvalidInput
-from handoff_plugin.models import EscalationRecord, Trigger
+from handoff_plugin.models import EscalationRecord, Trigger, full_name
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.inbox import InboxQueries
 
@@ -95,12 +95,11 @@ def to_csv(report: Review) -> str:
     )  # fmt: skip
     for day in report.days:
         for e in day.escalations:
-            name = " ".join(p for p in (e.first_name, e.last_name) if p)
             writer.writerow(
                 [_cell(v) for v in (
                     e.id, e.created_at.isoformat(timespec="seconds"), day.day.isoformat(),
                     e.trigger.value, TRIGGER_LABELS[e.trigger], e.message, e.conversation_id,
-                    e.email, name, e.status,
+                    e.email, full_name(e.first_name, e.last_name), e.status,
                 )]
             )  # fmt: skip
     return out.getvalue()

@@ -8,21 +8,14 @@ from typing import Any
 from handoff_plugin.inbox.conversations import ConversationDetail
 from handoff_plugin.inbox.review import TRIGGER_LABELS, Review
 from handoff_plugin.models import (
-    Agent,
     ChatMessage,
     ConversationPage,
     ConversationSummary,
     EscalationRecord,
-    Visitor,
+    iso,
+    visitor_display_name,
+    visitor_ref_json,
 )
-
-
-def when(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def agent_json(agent: Agent) -> dict[str, Any]:
-    return {"id": agent.id, "email": agent.email, "name": agent.name}
 
 
 def summary_json(item: ConversationSummary) -> dict[str, Any]:
@@ -30,14 +23,10 @@ def summary_json(item: ConversationSummary) -> dict[str, Any]:
         "id": item.id,
         "state": item.state.value,
         "channel": item.channel,
-        "visitor": {
-            "id": item.visitor_id,
-            "email": item.email,
-            "name": " ".join(p for p in (item.first_name, item.last_name) if p) or None,
-        },
+        "visitor": visitor_ref_json(item.visitor_id, item.email, item.first_name, item.last_name),
         "title": item.display_name,
         "last_message": item.last_message,
-        "last_activity_at": when(item.last_activity_at),
+        "last_activity_at": iso(item.last_activity_at),
         "unread": item.unread,
     }
 
@@ -58,42 +47,14 @@ def escalation_json(e: EscalationRecord) -> dict[str, Any]:
         "trigger_label": TRIGGER_LABELS[e.trigger],
         "message": e.message,
         "status": e.status,
-        "created_at": when(e.created_at),
-        "closed_at": when(e.closed_at),
-        "visitor": {
-            "id": e.visitor_id,
-            "email": e.email,
-            "name": " ".join(p for p in (e.first_name, e.last_name) if p) or None,
-        },
+        "created_at": iso(e.created_at),
+        "closed_at": iso(e.closed_at),
+        "visitor": visitor_ref_json(e.visitor_id, e.email, e.first_name, e.last_name),
     }
 
 
-def message_json(m: ChatMessage) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "seq": m.seq,
-        "author": m.author.value,
-        "text": m.text,
-        "payload": m.payload,
-        "agent": {"id": m.agent.id, "name": m.agent.name} if m.agent else None,
-        "channel": m.channel,
-        "at": when(m.created_at),
-    }
-
-
-def visitor_json(visitor: Visitor | None) -> dict[str, Any] | None:
-    if visitor is None:
-        return None
-    name = " ".join(p for p in (visitor.first_name, visitor.last_name) if p)
-    return {
-        "id": visitor.id,
-        "email": visitor.email,
-        "first_name": visitor.first_name,
-        "last_name": visitor.last_name,
-        "name": name or None,
-        "phone": visitor.phone,
-        "created_at": when(visitor.created_at),
-    }
+def timeline_message(m: ChatMessage) -> dict[str, Any]:
+    return {"type": "message", **m.as_json()}
 
 
 def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
@@ -109,7 +70,7 @@ def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
             items.append(
                 {
                     "type": "escalation",
-                    "at": when(e.created_at),
+                    "created_at": iso(e.created_at),
                     "trigger": e.trigger.value,
                     "trigger_label": TRIGGER_LABELS[e.trigger],
                     "message": e.message,
@@ -124,11 +85,11 @@ def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
             items.append(
                 {
                     "type": marker.kind,
-                    "at": when(marker.created_at),
+                    "created_at": iso(marker.created_at),
                     "agent": marker.agent_name,
                 }
             )
-        items.append(message_json(message))
+        items.append(timeline_message(message))
     escalations_until(None)
     return items
 
@@ -136,18 +97,19 @@ def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
 def detail_json(detail: ConversationDetail) -> dict[str, Any]:
     c = detail.conversation
     last_seq = detail.messages[-1].seq if detail.messages else 0
-    title = detail.visitor.display_name if detail.visitor else f"Visitor #{c.id}"
+    v = detail.visitor
+    title = v.display_name if v else visitor_display_name(conversation_id=c.id)
     return {
         "conversation": {
             "id": c.id,
             "state": c.state.value,
             "channel": c.channel,
             "title": title,
-            "created_at": when(c.created_at),
+            "created_at": iso(c.created_at),
             "last_seq": last_seq,
         },
-        "visitor": visitor_json(detail.visitor),
-        "first_seen": when(detail.first_seen),
+        "visitor": v.as_json() if v else None,
+        "first_seen": iso(detail.first_seen),
         "timeline": timeline(detail),
         "visitor_escalations": [escalation_json(e) for e in detail.visitor_escalations],
     }

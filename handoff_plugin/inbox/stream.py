@@ -26,20 +26,12 @@ def sse(event: str, data: dict[str, Any]) -> str:
 def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
     """The browser's view of a broker event: `message`, `state` or `resync`."""
     if event.kind == "message.created" and event.message is not None:
-        m = event.message
-        return "message", {
-            "conversation_id": event.conversation_id,
-            "seq": m.seq,
-            "author": m.author.value,
-            "text": m.text,
-            "agent": {"id": m.agent.id, "name": m.agent.name} if m.agent else None,
-            "created_at": m.created_at.isoformat(),
-        }
+        return "message", event.message.as_json()
     if event.kind == "state.changed" and event.state is not None:
         return "state", {
             "conversation_id": event.conversation_id,
             "state": event.state.value,
-            "agent": {"id": event.agent.id, "name": event.agent.name} if event.agent else None,
+            "agent": event.agent.as_json() if event.agent else None,
         }
     return "resync", {}
 

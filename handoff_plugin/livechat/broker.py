@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import structlog
 
-from handoff_plugin.models import AgentRef, Author, ChatMessage, ConversationState
+from handoff_plugin.models import AgentRef, ChatMessage, ConversationState
 
 log = structlog.get_logger(__name__)
 
@@ -41,44 +40,22 @@ class ConversationEvent:
             "sender_id": self.sender_id,
         }
         if self.message is not None:
-            m = self.message
-            data["message"] = {
-                "seq": m.seq,
-                "author": m.author.value,
-                "text": m.text,
-                "payload": m.payload,
-                "agent": {"id": m.agent.id, "name": m.agent.name} if m.agent else None,
-                "channel": m.channel,
-                "created_at": m.created_at.isoformat(),
-            }
+            data["message"] = self.message.as_json()
         if self.state is not None:
             data["state"] = self.state.value
         if self.agent is not None:
-            data["agent"] = {"id": self.agent.id, "name": self.agent.name}
+            data["agent"] = self.agent.as_json()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationEvent:
-        message = None
-        if data.get("message"):
-            m = data["message"]
-            message = ChatMessage(
-                conversation_id=data["conversation_id"],
-                seq=m["seq"],
-                author=Author(m["author"]),
-                text=m["text"],
-                payload=m["payload"],
-                agent=AgentRef(**m["agent"]) if m.get("agent") else None,
-                channel=m["channel"],
-                created_at=datetime.fromisoformat(m["created_at"]),
-            )
         return cls(
             kind=data["kind"],
             conversation_id=data.get("conversation_id", 0),
             sender_id=data.get("sender_id", ""),
-            message=message,
+            message=ChatMessage.from_json(data["message"]) if data.get("message") else None,
             state=ConversationState(data["state"]) if data.get("state") else None,
-            agent=AgentRef(**data["agent"]) if data.get("agent") else None,
+            agent=AgentRef.from_json(data.get("agent")),
         )
 
 

@@ -86,7 +86,7 @@ class OpenedSession:
 def _said(message: ChatMessage) -> Said:
     meta: dict[str, Any] = {"author": message.author.value, "seq": message.seq}
     if message.agent is not None:
-        meta["agent"] = {"id": message.agent.id, "name": message.agent.name}
+        meta["agent"] = message.agent.as_json()
     return Said(message.text or "", {"handoff": meta})
 
 

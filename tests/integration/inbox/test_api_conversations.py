@@ -37,7 +37,7 @@ async def test_the_list_shows_newest_activity_first_with_tabs_for_waiting_and_li
     await ann.call("POST", f"api/conversations/{zoe.id}/messages", {"text": "Hi Zoe"})
 
     everything = await listing(ann, "?status=all")
-    assert titles(everything) == ["Zoe", "Max", "Visitor #1"]
+    assert titles(everything) == ["Zoe", "Max", "Visitor (conversation #1)"]
     assert titles(await listing(ann, "?status=waiting")) == ["Max"]
     assert titles(await listing(ann, "?status=live")) == ["Zoe"]
     assert everything["counts"] == {"waiting": 1, "live": 1}
@@ -57,11 +57,12 @@ async def test_search_finds_conversations_by_email_name_or_message_text(
     assert titles(await listing(ann, "?q=shop.test")) == ["Max"]
     assert titles(await listing(ann, "?q=zoe%20quinn")) == ["Zoe Quinn"]
     assert titles(await listing(ann, "?q=QUINN")) == ["Zoe Quinn"]
-    assert titles(await listing(ann, "?q=parcel")) == ["Visitor #3"]
-    assert titles(await listing(ann, "?q=50%25")) == ["Visitor #3"]  # % is a character here
+    anonymous = "Visitor (conversation #3)"  # no visitor record: it never escalated
+    assert titles(await listing(ann, "?q=parcel")) == [anonymous]
+    assert titles(await listing(ann, "?q=50%25")) == [anonymous]  # % is a character here
     assert titles(await listing(ann, "?q=5_%25")) == []
     assert titles(await listing(ann, "?q=parcel&status=waiting")) == []
-    assert titles(await listing(ann, "?q=50")) == ["Visitor #3"]  # short: no index, a scan
+    assert titles(await listing(ann, "?q=50")) == [anonymous]  # short: no index, a scan
     assert titles(await listing(ann, "?q=%22never%22")) == []  # quotes are text, not syntax
 
 

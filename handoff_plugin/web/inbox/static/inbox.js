@@ -123,25 +123,25 @@
     if (item.type === "escalation") {
       return el("li", { className: "marker marker-escalation" },
         el("span", { className: "marker-title", text: "Escalated · " + item.trigger_label }),
-        el("time", { text: " · " + Inbox.time(item.at), datetime: item.at }),
+        el("time", { text: " · " + Inbox.time(item.created_at), datetime: item.created_at }),
         item.message ? el("q", { text: item.message }) : null);
     }
     if (item.type === "live.started" || item.type === "live.ended") {
       var what = item.type === "live.started" ? "Live chat started" : "Live chat ended";
       return el("li", { className: "marker marker-" + item.type.replace(".", "-") },
         el("span", { className: "marker-title", text: what + (item.agent ? " by " + item.agent : "") }),
-        el("time", { text: " · " + Inbox.time(item.at), datetime: item.at }));
+        el("time", { text: " · " + Inbox.time(item.created_at), datetime: item.created_at }));
     }
     if (item.author === "system") {
       return el("li", { className: "message message-system", dataset: { seq: String(item.seq) } },
         el("span", { className: "text", text: item.text || "" }),
-        el("time", { text: Inbox.time(item.at), datetime: item.at }));
+        el("time", { text: Inbox.time(item.created_at), datetime: item.created_at }));
     }
     var text = item.text || (item.payload ? "[" + Object.keys(item.payload).join(", ") + "]" : "");
     return el("li", { className: "message message-" + item.author, dataset: { seq: String(item.seq) } },
       el("span", { className: "meta" },
         el("span", { className: "author", text: authorLabel(item, visitorName) }),
-        el("time", { text: Inbox.time(item.at), datetime: item.at })),
+        el("time", { text: Inbox.time(item.created_at), datetime: item.created_at })),
       el("span", { className: "bubble" }, el("span", { className: "text", text: text }), buttonsOf(item.payload)));
   }
 
@@ -189,7 +189,7 @@
     var transcript = document.getElementById("transcript");
     var atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     clear(transcript);
-    var visitorName = data.visitor && (data.visitor.name || data.visitor.email) || "Visitor";
+    var visitorName = c.title;  // the server names the visitor (one rule for every page)
     data.timeline.forEach(function (item) { transcript.appendChild(timelineItem(item, visitorName)); });
     if (!data.timeline.length) transcript.appendChild(el("li", { className: "muted", text: "No messages yet." }));
     if (!keepScroll || atBottom) transcript.scrollTop = transcript.scrollHeight;
