@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from handoff_plugin.config.settings import TEXT_PLACEHOLDERS, Settings, Texts, check_texts
+from handoff_plugin.config.settings import Settings, check_texts
+from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts
 from handoff_plugin.errors import ConfigurationError, InvalidInput
 from handoff_plugin.store.saved_settings import StoredSettings
 

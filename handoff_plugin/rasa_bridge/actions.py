@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from handoff_plugin.addresses import find_email
-from handoff_plugin.config.settings import Settings, Texts
+from handoff_plugin.config.settings import Settings
+from handoff_plugin.config.texts import Texts
 from handoff_plugin.rasa_bridge.tracker import latest_metadata, request_from_events
 from handoff_plugin.services import services
 

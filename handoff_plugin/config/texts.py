@@ -1,0 +1,100 @@
+"""Every visitor-facing text, per language, with the placeholders each may use."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, root_validator, validator
+
+from handoff_plugin.config.section import Invalid as _Invalid
+from handoff_plugin.config.section import Section as _Section
+
+# Every visitor-facing text, with the placeholders it may use.
+TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "escalation_prompt": frozenset(),
+    "offer_accept_button": frozenset(),
+    "offer_decline_button": frozenset(),
+    "offer_declined": frozenset(),
+    "email_prompt": frozenset(),
+    "email_placeholder": frozenset(),
+    "invalid_email": frozenset({"value"}),
+    "confirmation": frozenset({"email", "response_time", "chatbot_name"}),
+    "already_escalated": frozenset({"email", "response_time"}),
+    "expected_response_time": frozenset(),
+    "cancelled": frozenset(),
+    "unavailable": frozenset(),
+    "live_chat_started": frozenset({"agent_name"}),
+    "live_chat_ended": frozenset({"agent_name", "chatbot_name"}),
+}
+
+
+class Texts(_Section):
+    escalation_prompt: str = (
+        "I'm not sure I understood that. Would you like to talk to a person from our team?"
+    )
+    offer_accept_button: str = "Yes, a person please"
+    offer_decline_button: str = "No, thanks"
+    offer_declined: str = "Alright, let's keep going. What else can I help you with?"
+    email_prompt: str = (
+        "Sure, I'll get a person from our team. What email address can they reach you at?"
+    )
+    email_placeholder: str = "you@example.com"
+    invalid_email: str = (
+        '"{value}" doesn\'t look like an email address. Please check it and send it again, '
+        'or say "cancel" to keep chatting with me.'
+    )
+    confirmation: str = (
+        "Thanks! I've passed your request to our team. Someone will reply here or at {email} "
+        "{response_time}."
+    )
+    already_escalated: str = (
+        "Our team already has your request and will reply here or at {email} {response_time}."
+    )
+    expected_response_time: str = "within one business day"
+    cancelled: str = "No problem, I won't contact the team. What else can I help you with?"
+    unavailable: str = (
+        "Sorry, talking to a person isn't available right now. I'm happy to keep helping, though."
+    )
+    live_chat_started: str = "{agent_name} from our team has joined the chat."
+    live_chat_ended: str = "{agent_name} has left the chat. You're back with {chatbot_name}."
+
+    @root_validator(skip_on_failure=True)
+    def _placeholders(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        for key, text in values.items():
+            used = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            unknown = used - TEXT_PLACEHOLDERS[key]
+            if unknown:
+                allowed = ", ".join(f"{{{n}}}" for n in sorted(TEXT_PLACEHOLDERS[key])) or "none"
+                raise _Invalid(
+                    f"{key} uses the unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}",
+                    key=key,
+                )
+        return values
+
+    def render(self, key: str, **values: Any) -> str:
+        template: str = getattr(self, key)
+        return template.format(**{name: values.get(name, "") for name in TEXT_PLACEHOLDERS[key]})
+
+
+class LocalizationSettings(_Section):
+    default_language: str = "en"
+    # Per language, only the texts that differ from the English defaults.
+    texts: dict[str, Texts] = Field(default_factory=lambda: {"en": Texts()})
+
+    @validator("texts", pre=True)
+    def _languages(cls, value: Any) -> Any:  # noqa: N805
+        if not isinstance(value, Mapping):
+            raise ValueError("must map a language code (en, de, ...) to its texts")
+        for language in value:
+            if not re.fullmatch(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?", str(language)):
+                raise ValueError(f"{language!r} is not a language code like en, de or pt-BR")
+        return value
+
+    def for_language(self, language: str | None) -> Texts:
+        for candidate in (language, (language or "").split("-")[0], self.default_language, "en"):
+            if candidate and candidate in self.texts:
+                return self.texts[candidate]
+        return Texts()
