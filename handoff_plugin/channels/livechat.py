@@ -9,14 +9,12 @@ page with the rasa-webchat widget at `/webhooks/livechat/demo`. Everything it de
 from __future__ import annotations
 
 import asyncio
-import html
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import structlog
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -42,6 +40,12 @@ from handoff_plugin.services import Services
 log = structlog.get_logger(__name__)
 
 DEMO_PAGE = Path(__file__).resolve().parent.parent / "web" / "livechat_demo.html"
+_pages = Environment(
+    loader=FileSystemLoader(str(DEMO_PAGE.parent)),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    auto_reload=False,
+)
 MAX_HTTP_BUFFER = 256 * 1024  # one socket.io request; messages are far smaller (max_message_length)
 
 
@@ -63,6 +67,14 @@ class LiveChatOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
+
+
+def render_demo_page(chatbot_name: str, socket_path: str, script_url: str = "webchat.js") -> str:
+    """The demo page. Values are escaped for where they land: HTML text, or JSON (`tojson`,
+    which also escapes `<`, `>`, `&` and `'`) inside the page's script."""
+    return _pages.get_template(DEMO_PAGE.name).render(
+        chatbot_name=chatbot_name, socket_path=socket_path, script_url=script_url
+    )
 
 
 def _origin_policy(configured: tuple[str, ...]) -> Any:
@@ -133,7 +145,6 @@ class LiveChatInput(InputChannel):
             max_http_buffer_size=MAX_HTTP_BUFFER,
         )
         blueprint = _SocketBlueprint(sio, livechat.socket_path, "handoff_livechat", __name__)
-        demo_template = Template(DEMO_PAGE.read_text(encoding="utf-8"))
 
         async def emit(event: str, data: Any, to: str) -> None:
             await sio.emit(event, data, to=to)
@@ -169,12 +180,7 @@ class LiveChatInput(InputChannel):
         @blueprint.route("/demo", methods=["GET"])
         async def demo(_: Request) -> HTTPResponse:
             current = await self._runtime.service.settings.current() if self._runtime else settings
-            page = demo_template.substitute(
-                title=html.escape(current.chatbot.name),
-                title_js=json.dumps(current.chatbot.name),
-                socket_path=json.dumps(livechat.socket_path),
-                script_url="webchat.js",
-            )
+            page = render_demo_page(current.chatbot.name, livechat.socket_path)
             return response.html(page)
 
         @blueprint.route("/webchat.js", methods=["GET"])

@@ -24,7 +24,7 @@ from handoff_plugin.config.settings import Settings, SettingsProvider
 from handoff_plugin.delivery.notifiers import build_notifier, enabled_kinds
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification, Notifier, Outcome
 from handoff_plugin.delivery.outbox import RetryPolicy
-from handoff_plugin.errors import DeliveryError, HandoffError
+from handoff_plugin.errors import HandoffError
 from handoff_plugin.models import AttemptStatus, Delivery, DeliveryStatus
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.outbox import OutboxQueries
@@ -182,11 +182,7 @@ class Dispatcher:
             return await asyncio.wait_for(notifier.send(notification), timeout=deadline)
         except asyncio.TimeoutError:
             return DeliveryResult.retry(f"the send did not finish within {deadline:g} s")
-        except DeliveryError as error:
-            if error.permanent:
-                return DeliveryResult.failed(str(error), error.status)
-            return DeliveryResult.retry(str(error), error.status)
-        except Exception as error:  # a bug in a notifier: record it, retry later
+        except Exception as error:  # notifiers return every failure: this is a bug, retry later
             log.exception(
                 "handoff.delivery.unexpected_error", delivery_id=delivery.id, kind=delivery.kind
             )

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 import structlog
 
 from handoff_plugin.clock import utc_now
@@ -17,6 +15,7 @@ from handoff_plugin.config.settings import Settings
 from handoff_plugin.delivery.notifiers.base import build_webhook_body
 from handoff_plugin.delivery.notifiers.webhook import WebhookNotifier, classify, encode_body
 from handoff_plugin.delivery.outbox import new_message_id
+from handoff_plugin.delivery.transports import HttpTransport, TransportError
 from handoff_plugin.models import Escalation, Trigger, Visitor
 
 log = structlog.get_logger(__name__)
@@ -64,9 +63,13 @@ class WebhookTestResult:
         return asdict(self)
 
 
-async def send_test_webhook(settings: Settings, url: str | None = None) -> WebhookTestResult:
+async def send_test_webhook(
+    settings: Settings, url: str | None = None, transport: HttpTransport | None = None
+) -> WebhookTestResult:
     """POST the test event once to `url` (default: webhook.url); network errors are reported."""
-    notifier = WebhookNotifier(settings.webhook.copy(update={"url": url or settings.webhook.url}))
+    notifier = WebhookNotifier(
+        settings.webhook.copy(update={"url": url or settings.webhook.url}), transport=transport
+    )
     body = encode_body(sample_body(settings))
     message_id = new_message_id()
     started = time.monotonic()
@@ -83,13 +86,12 @@ async def send_test_webhook(settings: Settings, url: str | None = None) -> Webho
 
     try:
         response = await notifier.post(body, message_id)
-    except asyncio.TimeoutError:
-        error = f"no answer within {notifier.timeout:g} s (webhook.timeout)"
-        outcome = result(
-            delivered=False, status=None, reason="", answer="", meaning="", error=error
+    except TransportError as exc:
+        error = (
+            f"no answer within {notifier.timeout:g} s (webhook.timeout)"
+            if exc.timed_out
+            else f"could not reach the receiver: {exc}"
         )
-    except (aiohttp.ClientError, ValueError) as exc:
-        error = f"could not reach the receiver: {exc}"
         outcome = result(
             delivered=False, status=None, reason="", answer="", meaning="", error=error
         )

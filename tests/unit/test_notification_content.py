@@ -6,7 +6,8 @@ from handoff_plugin.config.settings import build_settings
 from handoff_plugin.delivery.notifiers.base import Notification, build_webhook_body
 from handoff_plugin.delivery.notifiers.email import header_safe
 from handoff_plugin.delivery.notifiers.slack import escape_mrkdwn
-from handoff_plugin.delivery.notifiers.webhook import WebhookResponse, classify
+from handoff_plugin.delivery.notifiers.webhook import classify
+from handoff_plugin.delivery.transports import HttpReply
 from handoff_plugin.models import Escalation, TranscriptLine, Trigger, Visitor
 
 NOW = datetime(2026, 2, 9, 12, 0, 0, 123456, tzinfo=timezone.utc)
@@ -53,8 +54,8 @@ def test_mrkdwn_escaping_defuses_mentions_and_links() -> None:
     )
 
 
-def response(status: int, **headers: str) -> WebhookResponse:
-    return WebhookResponse(status, "", {k.lower(): v for k, v in headers.items()}, "", {})
+def response(status: int, **headers: str) -> HttpReply:
+    return HttpReply(status, "", {k.lower(): v for k, v in headers.items()})
 
 
 def test_webhook_answers_are_classified_as_the_design_says() -> None:

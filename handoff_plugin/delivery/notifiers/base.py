@@ -153,7 +153,11 @@ class DeliveryResult:
 
 
 class Notifier(Protocol):
-    """Sends one notification somewhere. Never raises for a failed send: returns the outcome."""
+    """Sends one notification somewhere.
+
+    Every failure comes back the same way, as a `DeliveryResult` (retry / failed / disabled) the
+    dispatcher records: a notifier catches its transport's errors and classifies them. Anything
+    that escapes `send` is a bug; the dispatcher logs it and retries."""
 
     kind: str
 

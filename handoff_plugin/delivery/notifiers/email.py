@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 import sys
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 import aiosmtplib
 import structlog
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from handoff_plugin.addresses import normalize_email
 from handoff_plugin.clock import utc_now
 from handoff_plugin.config.settings import EmailSettings
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
+from handoff_plugin.delivery.transports import AiosmtplibTransport, SmtpTransport
 
 log = structlog.get_logger(__name__)
 
@@ -30,84 +33,57 @@ def header_safe(value: str, limit: int = 200) -> str:
     return " ".join(_UNSAFE_IN_HEADER.sub(" ", value).split())[:limit]
 
 
-def _lines(value: str) -> str:
-    return value.replace("\r\n", "\n").replace("\r", "\n")
+def _lines(value: object) -> str:
+    return str(value).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _speaker(speaker: str, chatbot_name: str) -> str:
-    return "Visitor" if speaker == "visitor" else chatbot_name
+def _br(value: object) -> Markup:
+    """Escaped, with the visitor's line breaks kept as <br>."""
+    return Markup("<br>").join(escape(line) for line in _lines(value).split("\n"))
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "web" / "email"
+_templates = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html"]),  # the .txt part is plain text, never HTML
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    auto_reload=False,
+)
+_templates.filters["lines"] = _lines
+_templates.filters["br"] = _br
 
 
 def subject(notification: Notification) -> str:
     return header_safe(f"{notification.title} ({notification.visitor_name})", 250)
 
 
-def plain_text(notification: Notification, reply_to: str | None) -> str:
+def _context(notification: Notification, reply_to: str | None) -> dict[str, Any]:
     visitor = notification.visitor
-    rows = [
-        ("Visitor", notification.visitor_name),
-        ("Email", visitor.get("email") or "-"),
-        ("Phone", visitor.get("phone") or "-"),
-    ]
-    parts = [
-        notification.title,
-        "",
-        "A visitor asked to talk to a person.",
-        "",
-        *(f"{label + ':':<9}{_lines(str(value))}" for label, value in rows),
-        "",
-        "Message:",
-        _lines(notification.text) or "-",
-    ]
-    if notification.transcript:
-        parts += ["", "Recent conversation:"]
-        parts += [
-            f"  {_speaker(t.speaker, notification.chatbot_name)}: {_lines(t.text)}"
+    name = notification.chatbot_name
+    return {
+        "title": notification.title,
+        "visitor_name": notification.visitor_name,
+        "email": str(visitor.get("email") or "-"),
+        "phone": str(visitor.get("phone") or "-"),
+        "message": notification.text,
+        "transcript": [
+            {"speaker": "Visitor" if t.speaker == "visitor" else name, "text": t.text}
             for t in notification.transcript
-        ]
-    parts += ["", "Open the conversation in the inbox:", notification.inbox_url]
-    if reply_to:
-        parts += ["", f"Reply to this email to write to the visitor at {reply_to}."]
-    return "\n".join(parts) + "\n"
+        ],
+        "inbox_url": notification.inbox_url,
+        "reply_to": reply_to,
+    }
+
+
+def plain_text(notification: Notification, reply_to: str | None) -> str:
+    return _templates.get_template("escalation.txt").render(_context(notification, reply_to))
 
 
 def html_text(notification: Notification, reply_to: str | None) -> str:
-    def esc(value: object) -> str:
-        return html.escape(_lines(str(value))).replace("\n", "<br>")
-
-    visitor = notification.visitor
-    rows = [
-        ("Visitor", notification.visitor_name),
-        ("Email", visitor.get("email") or "-"),
-        ("Phone", visitor.get("phone") or "-"),
-    ]
-    table = "".join(
-        f'<tr><th align="left" style="padding-right:12px">{label}</th><td>{esc(value)}</td></tr>'
-        for label, value in rows
-    )
-    transcript = ""
-    if notification.transcript:
-        items = "".join(
-            f"<li><b>{esc(_speaker(t.speaker, notification.chatbot_name))}:</b> {esc(t.text)}</li>"
-            for t in notification.transcript
-        )
-        transcript = f"<h3>Recent conversation</h3><ul>{items}</ul>"
-    reply = (
-        f"<p>Reply to this email to write to the visitor at {esc(reply_to)}.</p>"
-        if reply_to
-        else ""
-    )
-    url = html.escape(notification.inbox_url, quote=True)
-    return (
-        '<!doctype html><html><body style="font-family:sans-serif">'
-        f"<h2>{esc(notification.title)}</h2>"
-        "<p>A visitor asked to talk to a person.</p>"
-        f"<table>{table}</table>"
-        f"<h3>Message</h3><blockquote>{esc(notification.text or '-')}</blockquote>"
-        f"{transcript}"
-        f'<p><a href="{url}">Open the conversation in the inbox</a></p>'
-        f"{reply}</body></html>"
-    )
+    return _templates.get_template("escalation.html").render(_context(notification, reply_to))
 
 
 def build_message(notification: Notification, settings: EmailSettings) -> EmailMessage:
@@ -131,31 +107,23 @@ def build_message(notification: Notification, settings: EmailSettings) -> EmailM
 class EmailNotifier:
     kind = "email"
 
-    def __init__(self, settings: EmailSettings) -> None:
+    def __init__(self, settings: EmailSettings, transport: SmtpTransport | None = None) -> None:
         self.settings = settings
+        self.transport = transport or AiosmtplibTransport(settings)
 
     async def send(self, notification: Notification) -> DeliveryResult:
         settings = self.settings
         message = build_message(notification, settings)
         try:
-            errors, _ = await aiosmtplib.send(
-                message,
-                sender=settings.from_address,
-                recipients=list(notification.recipients),
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username or None,
-                password=settings.smtp_password.get_secret_value() or None,
-                use_tls=settings.smtp_tls,
-                start_tls=settings.smtp_starttls,
-                timeout=settings.smtp_timeout,
+            refused = await self.transport.send(
+                message, sender=settings.from_address, recipients=notification.recipients
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
-            refused = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)
+            said = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)
             if any(400 <= r.code < 500 for r in error.recipients):
-                return DeliveryResult.retry(f"recipients refused for now: {refused}")
+                return DeliveryResult.retry(f"recipients refused for now: {said}")
             return DeliveryResult.failed(
-                f"recipients refused: {refused}. Check HANDOFF_EMAIL_RECIPIENTS", None
+                f"recipients refused: {said}. Check HANDOFF_EMAIL_RECIPIENTS", None
             )
         except aiosmtplib.SMTPResponseException as error:
             said = f"SMTP {error.code} {error.message}".strip()
@@ -177,10 +145,12 @@ class EmailNotifier:
             return DeliveryResult.retry(
                 f"could not reach {settings.smtp_host}:{settings.smtp_port}: {error}"
             )
-        if errors:
-            refused = "; ".join(f"{address}: {r.code} {r.message}" for address, r in errors.items())
-            log.warning("handoff.email.some_recipients_refused", refused=refused)
-            return DeliveryResult.delivered(250, f"some recipients refused: {refused}")
+        if refused:
+            said = "; ".join(
+                f"{address}: {code} {text}" for address, (code, text) in refused.items()
+            )
+            log.warning("handoff.email.some_recipients_refused", refused=said)
+            return DeliveryResult.delivered(250, f"some recipients refused: {said}")
         return DeliveryResult.delivered(250)
 
 

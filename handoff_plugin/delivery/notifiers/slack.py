@@ -1,18 +1,18 @@
-"""Slack notifications: `chat.postMessage` through slack-sdk's AsyncWebClient."""
+"""Slack notifications: `chat.postMessage` through a `SlackApi` (slack-sdk's AsyncWebClient)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from handoff_plugin.config.settings import SlackSettings
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
-from handoff_plugin.delivery.notifiers.webhook import retry_after_seconds
+from handoff_plugin.delivery.transports import (
+    SlackApi,
+    SlackReply,
+    TransportError,
+    WebClientSlackApi,
+)
 
 # Slack errors that retrying cannot fix, with what the bot builder should do.
 PERMANENT_ERRORS = {
@@ -98,45 +98,30 @@ def fallback_text(notification: Notification) -> str:
 class SlackNotifier:
     kind = "slack"
 
-    def __init__(self, settings: SlackSettings) -> None:
+    def __init__(self, settings: SlackSettings, api: SlackApi | None = None) -> None:
         self.channel = settings.channel
-        self.client = AsyncWebClient(
-            token=settings.bot_token.get_secret_value(),
-            base_url=settings.api_url,
-            timeout=max(1, round(settings.timeout)),
-            retry_handlers=[],  # the dispatcher retries, durably and with backoff
-        )
+        self.api = api or WebClientSlackApi(settings)
 
     async def send(self, notification: Notification) -> DeliveryResult:
         try:
-            response = await self.client.chat_postMessage(
-                channel=self.channel,
-                text=fallback_text(notification),
-                blocks=blocks(notification),
-                mrkdwn=False,
-                link_names=False,
-                unfurl_links=False,
-                unfurl_media=False,
+            reply = await self.api.chat_post_message(
+                channel=self.channel, text=fallback_text(notification), blocks=blocks(notification)
             )
-        except SlackApiError as error:
-            return classify(error)
-        except asyncio.TimeoutError:
-            return DeliveryResult.retry(f"no answer from Slack within {self.client.timeout} s")
-        except aiohttp.ClientError as error:
-            return DeliveryResult.retry(f"could not reach Slack: {error}")
-        return DeliveryResult.delivered(response.status_code)
+        except TransportError as error:
+            return DeliveryResult.retry(str(error))
+        return classify(reply)
 
 
-def classify(error: SlackApiError) -> DeliveryResult:
-    response = error.response
-    status = int(response.status_code)
-    data = response.data if isinstance(response.data, dict) else {}
-    code = str(data.get("error") or "")
+def classify(reply: SlackReply) -> DeliveryResult:
+    """ok delivered; bad token/channel/scope permanent, with what to do; 429/5xx/overload retried
+    (honouring Retry-After); any other refusal permanent."""
+    status = reply.status
+    if reply.ok:
+        return DeliveryResult.delivered(status)
+    code = reply.error or ""
     said = f"Slack answered HTTP {status}" + (f" {code}" if code else "")
     if code in PERMANENT_ERRORS:
         return DeliveryResult.failed(f"{said}: {PERMANENT_ERRORS[code]}", status)
     if status == 429 or code in TRANSIENT_ERRORS or status >= 500:
-        headers = response.headers or {}
-        retry_after = headers.get("Retry-After") or headers.get("retry-after")
-        return DeliveryResult.retry(said, status, retry_after_seconds(retry_after))
+        return DeliveryResult.retry(said, status, reply.retry_after)
     return DeliveryResult.failed(said, status)

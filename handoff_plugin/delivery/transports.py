@@ -1,0 +1,286 @@
+"""How notifiers reach the outside world: one small interface per kind, a real and an in-memory one.
+
+Notifiers decide what to send and what an answer means; transports only carry it. The real ones
+(aiohttp, aiosmtplib, slack-sdk) are the defaults; the `Memory*` ones record what they were given
+and answer as scripted, so unit tests cover every classification rule without a server.
+
+- HTTP: `post()` returns whatever the receiver answered (any status) and raises `TransportError`
+  only when there was no answer at all (refused, reset, timed out, bad URL).
+- SMTP: `send()` raises aiosmtplib's own exceptions: they carry the server's reply code, which is
+  what the email notifier classifies, and re-wrapping them would only copy that hierarchy.
+- Slack: `SlackApi` sits over slack-sdk's AsyncWebClient (DESIGN.md keeps it: it knows Slack's
+  API), which builds its own aiohttp session, so an `HttpTransport` cannot sit under it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import aiohttp
+import aiosmtplib
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handoff_plugin.config.settings import EmailSettings, SlackSettings
+from handoff_plugin.errors import DeliveryError
+
+REPLY_PREVIEW = 2000  # bytes of a receiver's answer kept: enough for an error message, no more
+
+
+class TransportError(DeliveryError):
+    """No answer at all: the receiver could not be reached, or (`timed_out`) did not answer in
+    time. Always transient; the message names the cause, the caller says who did not answer."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message, permanent=False)
+        self.timed_out = timed_out
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After: 30` -> 30.0 (HTTP dates and garbage are ignored)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 24 * 3600 else None
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    reason: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""  # the first REPLY_PREVIEW bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")[: REPLY_PREVIEW // 4]
+
+    @property
+    def retry_after(self) -> float | None:
+        return retry_after_seconds(self.headers.get("retry-after"))
+
+
+class HttpTransport(Protocol):
+    async def post(
+        self, url: str, *, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> HttpReply:
+        """POST once, never following redirects. Raises `TransportError` if nothing answered."""
+        ...
+
+
+class AiohttpTransport:
+    async def post(
+        self, url: str, *, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> HttpReply:
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as s:
+                async with s.post(
+                    url, data=body, headers=dict(headers), allow_redirects=False
+                ) as response:
+                    return HttpReply(
+                        status=response.status,
+                        reason=response.reason or "",
+                        headers={k.lower(): v for k, v in response.headers.items()},
+                        body=await response.content.read(REPLY_PREVIEW),
+                    )
+        except asyncio.TimeoutError:
+            raise TransportError(f"no answer within {timeout:g} s", timed_out=True) from None
+        except (aiohttp.ClientError, ValueError) as error:  # ValueError: a URL aiohttp refuses
+            raise TransportError(str(error) or type(error).__name__) from error
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout: float
+
+
+class MemoryHttpTransport:
+    """Records every request; answers with the scripted replies (or raises the scripted errors)
+    in turn, then with `default`."""
+
+    def __init__(self, *replies: HttpReply | Exception, default: HttpReply | None = None) -> None:
+        self.requests: list[HttpRequest] = []
+        self.replies: deque[HttpReply | Exception] = deque(replies)
+        self.default = default or HttpReply(200, "OK")
+
+    def will_answer(self, *replies: HttpReply | Exception) -> None:
+        self.replies.extend(replies)
+
+    async def post(
+        self, url: str, *, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> HttpReply:
+        self.requests.append(HttpRequest(url, body, dict(headers), timeout))
+        reply = self.replies.popleft() if self.replies else self.default
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+# -- SMTP ----------------------------------------------------------------------------------------
+
+# Recipients the server refused while it accepted others: address -> (code, message).
+Refused = dict[str, tuple[int, str]]
+
+
+class SmtpTransport(Protocol):
+    async def send(
+        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
+    ) -> Refused:
+        """Hand `message` to the server. Raises aiosmtplib's exceptions when it is not accepted."""
+        ...
+
+
+class AiosmtplibTransport:
+    def __init__(self, settings: EmailSettings) -> None:
+        self.settings = settings
+
+    async def send(
+        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
+    ) -> Refused:
+        settings = self.settings
+        errors, _ = await aiosmtplib.send(
+            message,
+            sender=sender,
+            recipients=list(recipients),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password.get_secret_value() or None,
+            use_tls=settings.smtp_tls,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
+        )
+        return {address: (reply.code, reply.message) for address, reply in errors.items()}
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    message: EmailMessage
+    sender: str
+    recipients: tuple[str, ...]
+
+
+class MemorySmtpTransport:
+    """Records every email; answers with the scripted outcomes in turn (an exception is raised,
+    a `Refused` dict is returned), then accepts everything."""
+
+    def __init__(self, *outcomes: Refused | Exception) -> None:
+        self.sent: list[SentEmail] = []
+        self.outcomes: deque[Refused | Exception] = deque(outcomes)
+
+    def will_answer(self, *outcomes: Refused | Exception) -> None:
+        self.outcomes.extend(outcomes)
+
+    async def send(
+        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
+    ) -> Refused:
+        outcome = self.outcomes.popleft() if self.outcomes else {}
+        if isinstance(outcome, Exception):
+            raise outcome
+        self.sent.append(SentEmail(message, sender, tuple(recipients)))
+        return outcome
+
+
+# -- Slack ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlackReply:
+    status: int = 200
+    ok: bool = True
+    error: str | None = None  # Slack's `error` code when the call was not ok
+    retry_after: float | None = None
+
+    @classmethod
+    def failed(
+        cls, error: str | None, status: int = 200, retry_after: float | None = None
+    ) -> SlackReply:
+        return cls(status, False, error, retry_after)
+
+
+class SlackApi(Protocol):
+    async def chat_post_message(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
+    ) -> SlackReply:
+        """Post once. Raises `TransportError` if Slack did not answer."""
+        ...
+
+
+class WebClientSlackApi:
+    def __init__(self, settings: SlackSettings) -> None:
+        self.client = AsyncWebClient(
+            token=settings.bot_token.get_secret_value(),
+            base_url=settings.api_url,
+            timeout=max(1, round(settings.timeout)),
+            retry_handlers=[],  # the dispatcher retries, durably and with backoff
+        )
+
+    async def chat_post_message(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
+    ) -> SlackReply:
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                mrkdwn=False,
+                link_names=False,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:
+            response = error.response
+            data = response.data if isinstance(response.data, dict) else {}
+            headers = response.headers or {}
+            return SlackReply.failed(
+                str(data.get("error") or "") or None,
+                int(response.status_code),
+                retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after")),
+            )
+        except asyncio.TimeoutError:
+            raise TransportError(
+                f"no answer from Slack within {self.client.timeout} s", timed_out=True
+            ) from None
+        except aiohttp.ClientError as error:
+            raise TransportError(f"could not reach Slack: {error}") from error
+        return SlackReply(int(response.status_code))
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+class MemorySlackApi:
+    """Records every call; answers with the scripted replies (or raises the scripted errors) in
+    turn, then with ok."""
+
+    def __init__(self, *replies: SlackReply | Exception) -> None:
+        self.calls: list[SlackCall] = []
+        self.replies: deque[SlackReply | Exception] = deque(replies)
+
+    def will_answer(self, *replies: SlackReply | Exception) -> None:
+        self.replies.extend(replies)
+
+    async def chat_post_message(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
+    ) -> SlackReply:
+        self.calls.append(SlackCall(channel, text, blocks))
+        reply = self.replies.popleft() if self.replies else SlackReply()
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
