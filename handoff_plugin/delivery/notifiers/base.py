@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from handoff_plugin.config.settings import Settings
-from handoff_plugin.models import Escalation, TranscriptLine
+from handoff_plugin.models import Escalation, TranscriptLine, visitor_display_name
 
 ESCALATION_CREATED = "escalation.created"
 
@@ -98,8 +98,12 @@ class Notification:
     @property
     def visitor_name(self) -> str:
         visitor = self.visitor
-        name = " ".join(str(visitor[k]) for k in ("first_name", "last_name") if visitor.get(k))
-        return name or str(visitor.get("email") or f"Visitor {visitor['id']}")
+        return visitor_display_name(
+            visitor_id=visitor.get("id"),
+            email=visitor.get("email"),
+            first_name=visitor.get("first_name"),
+            last_name=visitor.get("last_name"),
+        )
 
     @property
     def conversation_id(self) -> int:
