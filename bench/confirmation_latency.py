@@ -34,6 +34,7 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = Path(sys.executable).parent / "rasa"
+BENCH_TOKEN = "bench-actions-token"  # the action servers refuse calls without it
 
 
 def free_port() -> int:
@@ -82,6 +83,7 @@ class ActionServer:
         env.update(
             PYTHONPATH=str(ROOT),
             RASA_TELEMETRY_ENABLED="false",
+            HANDOFF_ACTIONS_TOKEN=BENCH_TOKEN,
             HANDOFF_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/{name}.db",
             **settings,
         )
@@ -132,7 +134,7 @@ class ActionServer:
             },
         }
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/webhook",
+            f"http://127.0.0.1:{self.port}/webhook?token={BENCH_TOKEN}",
             data=json.dumps(call).encode(),
             headers={"Content-Type": "application/json"},
         )

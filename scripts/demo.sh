@@ -7,6 +7,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=5055  # endpoints.yml names this port
 mkdir -p .handoff/logs
+chmod 700 .handoff
 
 # The demo's notifications: email to a demo address, printed here instead of sent (no SMTP host).
 # Set HANDOFF_EMAIL_SMTP_HOST (and friends, see README) to send real ones.
@@ -14,19 +15,29 @@ export HANDOFF_EMAIL_ENABLED=${HANDOFF_EMAIL_ENABLED:-true}
 export HANDOFF_EMAIL_RECIPIENTS=${HANDOFF_EMAIL_RECIPIENTS:-support@example.com}
 export HANDOFF_INBOX_PUBLIC_URL=${HANDOFF_INBOX_PUBLIC_URL:-http://localhost:$RASA_PORT/webhooks/inbox}
 
+# Secrets are generated once and kept in .handoff/ (private to you, not in git).
+secret_in() {  # file bytes -> prints the secret kept in file
+  if [ ! -s "$1" ]; then
+    (umask 077; "$VENV/bin/python" -c "import secrets; print(secrets.token_urlsafe($2))" >"$1")
+  fi
+  cat "$1"
+}
+# Rasa sends the action token with every action call (endpoints.yml `token:`); the action server
+# refuses calls without it. The Rasa HTTP API answers only requests with ?token=<api token>.
+export HANDOFF_ACTIONS_TOKEN=${HANDOFF_ACTIONS_TOKEN:-$(secret_in .handoff/actions-token 32)}
+API_TOKEN_FILE=.handoff/rasa-api-token
+export RASA_API_TOKEN=${RASA_API_TOKEN:-$(secret_in "$API_TOKEN_FILE" 32)}
+
 "$VENV/bin/handoff" check >/dev/null
 "$VENV/bin/handoff" db upgrade
 if [ ! -f vendor/rasa-webchat/index.js ]; then
   bash scripts/fetch_webchat.sh
 fi
 
-# A demo agent for the inbox: its password is generated once and kept in .handoff/ (not in git).
+# A demo agent for the inbox, with a generated password.
 DEMO_AGENT=${DEMO_AGENT:-agent@example.com}
 PASSWORD_FILE=.handoff/demo-agent-password
-if [ ! -s "$PASSWORD_FILE" ]; then
-  (umask 077; "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$PASSWORD_FILE")
-fi
-DEMO_PASSWORD=$(cat "$PASSWORD_FILE")
+DEMO_PASSWORD=$(secret_in "$PASSWORD_FILE" 12)
 if ! "$VENV/bin/handoff" agent list | grep -q "^$DEMO_AGENT "; then
   printf '%s\n' "$DEMO_PASSWORD" | "$VENV/bin/handoff" agent add "$DEMO_AGENT" --name "Demo Agent" --password-stdin
 fi
@@ -53,14 +64,14 @@ done
 
 echo "demo: starting the action server on port $ACTIONS_PORT (log: .handoff/logs/actions.log)"
 # Its log also goes through a filter that shows the console emails (no SMTP host) right here.
-"$VENV/bin/rasa" run actions --port "$ACTIONS_PORT" --actions actions > >(
+VENV=$VENV ACTIONS_PORT=$ACTIONS_PORT bash scripts/run_actions.sh > >(
   tee .handoff/logs/actions.log \
     | sed -u -n '/^=* handoff: email NOT sent/,/end of email =*$/p'
 ) 2>&1 &
 actions_pid=$!
 pids+=($actions_pid)
 echo "demo: starting Rasa on port $RASA_PORT (log: .handoff/logs/rasa.log)"
-"$VENV/bin/rasa" run --enable-api --cors "*" --port "$RASA_PORT" --model models/handoff.tar.gz \
+VENV=$VENV RASA_PORT=$RASA_PORT bash scripts/run_rasa.sh --model models/handoff.tar.gz \
   --credentials credentials.yml --endpoints endpoints.yml >.handoff/logs/rasa.log 2>&1 &
 rasa_pid=$!
 pids+=($rasa_pid)
@@ -77,7 +88,7 @@ wait_for() {  # url name pid
   echo "demo: $2 did not start within 120 s (see .handoff/logs/$2.log)" >&2; exit 1
 }
 wait_for "http://127.0.0.1:$ACTIONS_PORT/health" actions "$actions_pid"
-wait_for "http://127.0.0.1:$RASA_PORT/status" rasa "$rasa_pid"
+wait_for "http://127.0.0.1:$RASA_PORT/status?token=$RASA_API_TOKEN" rasa "$rasa_pid"
 
 cat <<EOT
 
@@ -93,8 +104,10 @@ cat <<EOT
   Talk to the bot (REST channel):
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
   Socket.io for your own rasa-webchat page: http://localhost:$RASA_PORT  (socket path /socket.io)
-  Rasa HTTP API:            http://localhost:$RASA_PORT/status
-  Action server:            http://localhost:$ACTIONS_PORT/health
+  Rasa HTTP API (token in $API_TOKEN_FILE):
+    curl -s "localhost:$RASA_PORT/status?token=\$(cat $API_TOKEN_FILE)"
+  Action server:            http://localhost:$ACTIONS_PORT/health (calls need .handoff/actions-token)
+  Both listen on 127.0.0.1 only; see README, "Security", before exposing anything.
   Escalations and transcripts are stored in .handoff/handoff.db; logs in .handoff/logs/.
   Notification emails to $HANDOFF_EMAIL_RECIPIENTS are printed below (no SMTP server configured).
 

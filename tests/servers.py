@@ -21,6 +21,9 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
+# The shared secret tests give every action server they start, and Rasa's action_endpoint.
+ACTIONS_TOKEN = "test-actions-token"
+
 
 def free_port() -> int:
     with socket.socket() as sock:

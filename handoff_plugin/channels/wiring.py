@@ -2,7 +2,8 @@
 
 `livechat_service(app)` builds it on first use (the visitor channel at start-up, later the agent
 inbox), keeps it on `app.ctx`, and installs the pause guard, so the bot stays silent during live
-chat on every channel of this server.
+chat on every channel of this server. Building it is also when the server's exposure is checked
+(once per app: both channels share it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from handoff_plugin.livechat.broker import InProcessBroker
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.livechat.sessions import SessionSigner, session_secret
 from handoff_plugin.rasa_bridge import pause_guard
+from handoff_plugin.rasa_bridge.api_guard import warn_if_rasa_api_unprotected
 from handoff_plugin.rasa_bridge.transcript import RasaTranscript
 from handoff_plugin.services import Services, services
 
@@ -42,4 +44,5 @@ async def livechat_service(app: Any, given: Services | None = None) -> LiveChatS
         )
         setattr(app.ctx, _ATTR, service)
         pause_guard.install(service)
+        warn_if_rasa_api_unprotected(app)
         return service

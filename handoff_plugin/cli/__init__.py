@@ -13,7 +13,7 @@ from pathlib import Path
 from handoff_plugin.cli import agents as cli_agents
 from handoff_plugin.cli import notifications as cli_notifications
 from handoff_plugin.cli.bot_init import init_bot
-from handoff_plugin.config.settings import load_settings
+from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.store import open_store
 
@@ -22,10 +22,22 @@ def _check(_: argparse.Namespace) -> int:
     settings = load_settings()
     print(json.dumps(settings.masked(), indent=2, default=str))
     print("handoff: configuration is valid", file=sys.stderr)
-    warning = cli_notifications.dispatcher_warning(settings)
-    if warning:
-        print(warning, file=sys.stderr)
+    for warning in (cli_notifications.dispatcher_warning(settings), _token_warning(settings)):
+        if warning:
+            print(warning, file=sys.stderr)
     return 0
+
+
+def _token_warning(settings: Settings) -> str | None:
+    if settings.actions.token.get_secret_value():
+        return None
+    return (
+        "handoff: warning: actions.token is not set, so the action server refuses every action "
+        "call. Generate one (`python -c 'import secrets; print(secrets.token_urlsafe(32))'`) and "
+        "set it as HANDOFF_ACTIONS_TOKEN for both `rasa run actions` and `rasa run` "
+        "(endpoints.yml: `token: ${HANDOFF_ACTIONS_TOKEN}` under action_endpoint); "
+        "see README, 'Security'."
+    )
 
 
 async def _upgrade() -> None:
@@ -47,8 +59,10 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     init_bot(Path(args.bot_dir))
     print(
-        "handoff init: done. Next: `handoff db upgrade`, `rasa train`, "
-        "`rasa run actions` and `rasa run --enable-api` (see README).",
+        "handoff init: done. Next: set HANDOFF_ACTIONS_TOKEN (a random secret, the same for "
+        "both servers: endpoints.yml sends it, the action server checks it), then "
+        "`handoff db upgrade`, `rasa train`, `rasa run actions` and `rasa run` "
+        "(see README, 'Add handoff to your own bot' and 'Security').",
         file=sys.stderr,
     )
     return 0
@@ -85,5 +99,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())

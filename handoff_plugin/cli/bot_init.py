@@ -26,6 +26,7 @@ from handoff_plugin.rasa_bridge.actions import (  # noqa: F401
 )
 '''
 ACTION_ENDPOINT = "http://localhost:5055/webhook"
+ACTION_TOKEN_REFERENCE = "${HANDOFF_ACTIONS_TOKEN}"  # endpoints.yml interpolates env vars
 CHANNELS = (
     "handoff_plugin.channels.livechat.LiveChatInput",  # visitors (rasa-webchat, /socket.io)
     "handoff_plugin.channels.inbox.InboxInput",  # agents, at /webhooks/inbox/
@@ -103,10 +104,17 @@ def _ensure_fallback(config: Any) -> list[str]:
 
 
 def _ensure_action_endpoint(endpoints: Any) -> list[str]:
-    if endpoints.get("action_endpoint"):
+    endpoint = endpoints.get("action_endpoint")
+    if not endpoint:
+        endpoints["action_endpoint"] = CommentedMap(
+            {"url": ACTION_ENDPOINT, "token": ACTION_TOKEN_REFERENCE}
+        )
+        return [f"endpoints.yml: action_endpoint {ACTION_ENDPOINT} with its token"]
+    if "token" in endpoint:
         return []
-    endpoints["action_endpoint"] = CommentedMap({"url": ACTION_ENDPOINT})
-    return [f"endpoints.yml: action_endpoint {ACTION_ENDPOINT}"]
+    # The action server refuses calls without it; Rasa fills it in from the environment.
+    endpoint["token"] = ACTION_TOKEN_REFERENCE
+    return ["endpoints.yml: action_endpoint token ${HANDOFF_ACTIONS_TOKEN}"]
 
 
 def _ensure_channels(credentials: Any) -> list[str]:

@@ -59,6 +59,14 @@ class InboxSettings(_Section):
         return _check_url(value, "public_url")
 
 
+class ActionsSettings(_Section):
+    """The action server (`rasa run actions`): Rasa must send this token with every call."""
+
+    # Rasa's action_endpoint sends it as the `token` query parameter (endpoints.yml `token:`).
+    # Empty: the action server refuses every action call (secure by default).
+    token: SecretStr = SecretStr("")
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///.handoff/handoff.db"
 
@@ -238,6 +246,7 @@ class Settings(_Section):
     chatbot: ChatbotSettings = ChatbotSettings()
     inbox: InboxSettings = InboxSettings()
     database: DatabaseSettings = DatabaseSettings()
+    actions: ActionsSettings = ActionsSettings()
     email: EmailSettings = EmailSettings()
     slack: SlackSettings = SlackSettings()
     webhook: WebhookSettings = WebhookSettings()

@@ -23,6 +23,7 @@ from handoff_plugin.store.queries.settings import SettingsQueries
 from handoff_plugin.store.saved_settings import StoredSettings
 from tests.conftest import ROOT
 from tests.servers import (
+    ACTIONS_TOKEN,
     SLACK_OK,
     HttpServer,
     SmtpServer,
@@ -105,6 +106,7 @@ def action_server(
         "HANDOFF_CONFIG": str(ROOT / "tests" / "data" / "handoff.yml"),
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",  # no error reports to the internet
+        "HANDOFF_ACTIONS_TOKEN": ACTIONS_TOKEN,
         **notification_servers.env(),
     }
     log = workdir / "actions.log"
@@ -145,7 +147,8 @@ async def agent(trained_model: Path, action_server: ActionServer) -> Any:
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    return Agent.load(str(trained_model), action_endpoint=EndpointConfig(action_server.url))
+    endpoint = EndpointConfig(action_server.url, token=ACTIONS_TOKEN)
+    return Agent.load(str(trained_model), action_endpoint=endpoint)
 
 
 class Visitor:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from handoff_plugin.store import open_store
 from handoff_plugin.store.tables import escalations, visitors
 from tests.integration.conftest import VENV_BIN, Visitor, free_port, wait_until_up
+from tests.servers import ACTIONS_TOKEN
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +48,7 @@ def own_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnBot]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
         "HANDOFF_DATABASE_URL": database_url,
+        "HANDOFF_ACTIONS_TOKEN": ACTIONS_TOKEN,  # what init tells the bot builder to set
         "PYTHONPATH": str(bot),
     }
     first = run([str(VENV_BIN / "handoff"), "init"], bot, env)
@@ -79,10 +81,11 @@ async def test_documented_steps_make_a_rasa_init_bot_escalate(own_bot: OwnBot) -
     assert "domain.yml: added" in own_bot.init_output
     assert "actions/handoff.py" in own_bot.init_output
     assert "nothing to do" in own_bot.second_init_output
+    assert "token: ${HANDOFF_ACTIONS_TOKEN}" in (own_bot.path / "endpoints.yml").read_text()
 
     agent: Any = Agent.load(
         str(own_bot.path / "models" / "bot.tar.gz"),
-        action_endpoint=EndpointConfig(own_bot.action_url),
+        action_endpoint=EndpointConfig(own_bot.action_url, token=ACTIONS_TOKEN),
     )
     visitor = Visitor(agent, "own-bot-visitor")
     assert any("email" in t for t in await visitor.texts("I want to talk to a human"))

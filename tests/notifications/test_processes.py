@@ -27,7 +27,7 @@ from handoff_plugin.store.tables import deliveries
 from tests.conftest import ROOT
 from tests.integration.conftest import wait_until_up
 from tests.notifications.conftest import RECIPIENTS, WEBHOOK_SECRET, email_section
-from tests.servers import Answer, HttpServer, SmtpServer, free_port
+from tests.servers import ACTIONS_TOKEN, Answer, HttpServer, SmtpServer, free_port
 
 pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent
@@ -39,6 +39,7 @@ def handoff_env(database_url: str, **settings: str) -> dict[str, str]:
         HANDOFF_DATABASE_URL=database_url,
         PYTHONPATH=str(ROOT),
         RASA_TELEMETRY_ENABLED="false",  # no error reports to the internet
+        HANDOFF_ACTIONS_TOKEN=ACTIONS_TOKEN,
         **settings,
     )
     return env
@@ -143,7 +144,7 @@ class ActionServer:
 
     def escalate(self, sender_id: str, email: str) -> tuple[list[str], float]:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/webhook",
+            f"http://127.0.0.1:{self.port}/webhook?token={ACTIONS_TOKEN}",
             data=json.dumps(escalate_call(sender_id, email)).encode(),
             headers={"Content-Type": "application/json"},
         )

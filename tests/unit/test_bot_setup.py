@@ -61,3 +61,15 @@ def test_init_merges_into_a_domain_and_keeps_what_was_there(tmp_path: Path) -> N
     again: list[str] = []
     init_bot(tmp_path, echo=again.append)
     assert again == ["handoff init: nothing to do, handoff is already set up here"]
+
+
+def test_init_adds_the_action_token_to_an_existing_action_endpoint(tmp_path: Path) -> None:
+    (tmp_path / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\n')
+    (tmp_path / "endpoints.yml").write_text(
+        'action_endpoint:\n  url: "http://actions:5055/webhook"\n'
+    )
+    init_bot(tmp_path, echo=lambda _: None)
+    text = (tmp_path / "endpoints.yml").read_text()
+    # Unquoted: Rasa interpolates ${...} only in plain YAML values.
+    assert "  token: ${HANDOFF_ACTIONS_TOKEN}\n" in text
+    assert yaml.safe_load(text)["action_endpoint"]["url"] == "http://actions:5055/webhook"

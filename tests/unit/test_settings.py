@@ -103,11 +103,17 @@ def test_a_text_with_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:
 
 
 def test_secrets_are_masked_in_the_effective_settings(tmp_path: Path) -> None:
-    env = {"HANDOFF_WEBHOOK_SECRET": "s3cret", "HANDOFF_EMAIL_SMTP_PASSWORD": "pw"}
+    env = {
+        "HANDOFF_WEBHOOK_SECRET": "s3cret",
+        "HANDOFF_EMAIL_SMTP_PASSWORD": "pw",
+        "HANDOFF_ACTIONS_TOKEN": "act10n-t0ken",
+    }
     masked = load_settings(env, config_path=tmp_path / "x.yml").masked()
     assert masked["webhook"]["secret"] == "********"
     assert masked["email"]["smtp_password"] == "********"
+    assert masked["actions"]["token"] == "********"
     assert "s3cret" not in repr(masked)
+    assert "act10n-t0ken" not in repr(masked)
 
 
 def test_livechat_origins_are_checked_and_split_on_semicolons(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.integration.conftest import VENV_BIN, ActionServer, free_port, wait_until_up
 from tests.integration.livechat.harness import WebchatVisitor
+from tests.servers import ACTIONS_TOKEN
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,9 @@ def rasa_run(
 ) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("rasa-run")
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{action_server.url}"\n')
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "{action_server.url}"\n  token: "{ACTIONS_TOKEN}"\n'
+    )
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
