@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -53,8 +54,14 @@ def _load(path: Path) -> Any:
 
 
 def _dump(data: Any, path: Path) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        _yaml().dump(data, handle)
+    stream = io.StringIO()
+    _yaml().dump(data, stream)
+    # Rasa interpolates ${VAR} only in plain scalars, and once Rasa is imported its YAML resolver
+    # makes ruamel quote such values: write the token reference unquoted whatever was imported.
+    text = stream.getvalue()
+    for quote in ("'", '"'):
+        text = text.replace(f"{quote}{ACTION_TOKEN_REFERENCE}{quote}", ACTION_TOKEN_REFERENCE)
+    path.write_text(text, encoding="utf-8")
 
 
 def _edit_yaml(path: Path, edit: Callable[[Any], list[str]]) -> list[str]:

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import rasa.shared.utils.io  # noqa: F401  Rasa's ${VAR} YAML resolver, loaded in most processes
 import yaml
 
 from handoff_plugin.cli.bot_init import DATA_FILES, FRAGMENT_DIR, init_bot
