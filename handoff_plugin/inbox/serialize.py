@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from handoff_plugin.models import (
     ConversationPage,
     ConversationSummary,
     EscalationRecord,
+    SettingChange,
     Visitor,
 )
 
@@ -22,7 +24,36 @@ def when(value: datetime | None) -> str | None:
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
-    return {"id": agent.id, "email": agent.email, "name": agent.name}
+    return {"id": agent.id, "email": agent.email, "name": agent.name, "role": agent.role}
+
+
+def team_member_json(agent: Agent) -> dict[str, Any]:
+    """An agent as admins see it on the Agents tab."""
+    return {**agent_json(agent), "last_login_at": when(agent.last_login_at)}
+
+
+def change_json(change: SettingChange) -> dict[str, Any]:
+    """An audit entry; a secret's values are never sent (they are not even stored)."""
+    return {
+        "id": change.id,
+        "changed_at": when(change.changed_at),
+        "agent": {"id": change.agent_id, "email": change.agent_email}
+        if change.agent_id is not None
+        else None,
+        "key": change.key,
+        "secret": change.secret,
+        "old": None if change.secret else change.old,
+        "new": None if change.secret else change.new,
+        "change": "changed" if change.secret else f"{_shown(change.old)} -> {_shown(change.new)}",
+    }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 200 else repr(value[:200] + "…")
+    return json.dumps(value, ensure_ascii=False)
 
 
 def summary_json(item: ConversationSummary) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from handoff_plugin.config.settings import TEXT_PLACEHOLDERS, Settings, Texts
 from handoff_plugin.errors import ConfigurationError, InvalidInput
+from handoff_plugin.store.queries.settings import Actor
 from handoff_plugin.store.saved_settings import StoredSettings
 
 # What the page may change: section -> key -> kind. Everything else (database, SMTP server,
@@ -202,8 +203,11 @@ def _check_texts(language: str, texts: Mapping[str, str]) -> None:
         raise SettingsRejected(f"{language}: {message}", field) from None
 
 
-async def save_settings(provider: StoredSettings, body: object) -> Settings:
-    """Apply the page's changes; SettingsRejected says which field and why."""
+async def save_settings(
+    provider: StoredSettings, body: object, actor: Actor | None = None
+) -> Settings:
+    """Apply the page's changes (audited as `actor`'s); SettingsRejected says which field and
+    why."""
     if not isinstance(body, Mapping) or not body:
         raise SettingsRejected('send an object of sections to change, e.g. {"email": {...}}', None)
     plain = _plain_changes(body)
@@ -235,7 +239,7 @@ async def save_settings(provider: StoredSettings, body: object) -> Settings:
 
     sections = sorted({*plain, *(["localization"] if text_changes or default_language else [])})
     try:
-        return await provider.update(change, sections=sections)
+        return await provider.update(change, sections=sections, actor=actor)
     except ConfigurationError as error:
         message = str(error).replace("handoff: ", "")
         raise SettingsRejected(message, _field_of(message)) from None
