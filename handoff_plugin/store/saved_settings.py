@@ -49,7 +49,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):  # (an empty section holds no setting)
             flat.update(flatten(value, dotted + "."))
         else:
             flat[dotted] = value
