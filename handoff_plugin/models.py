@@ -283,6 +283,10 @@ STATUSES: dict[str, ConversationState | None] = {
 }
 
 
+Role = Literal["admin", "agent"]
+ROLES: tuple[Role, ...] = ("admin", "agent")
+
+
 @dataclass(frozen=True)
 class Agent:
     id: int
@@ -290,6 +294,11 @@ class Agent:
     name: str
     created_at: datetime
     last_login_at: datetime | None
+    role: Role = "agent"  # admins also change settings, manage agents and export
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
     @property
     def ref(self) -> AgentRef:
@@ -298,7 +307,7 @@ class Agent:
 
     def as_json(self) -> dict[str, Any]:
         """The agent as the inbox API shows it (the login answer); never the password."""
-        return {"id": self.id, "email": self.email, "name": self.name}
+        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role}
 
 
 @dataclass(frozen=True)
@@ -414,3 +423,18 @@ class InboxEvent:
     agent: AgentRef | None
     origin: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One entry of the settings audit log. For a secret, `old` and `new` are None: the log only
+    says that it changed."""
+
+    id: int
+    changed_at: datetime
+    agent_id: int | None  # None: the server itself (e.g. it turned a broken notifier off)
+    agent_email: str | None
+    key: str  # section.key, e.g. "webhook.url" or "localization.texts.de.email_prompt"
+    old: Any
+    new: Any
+    secret: bool

@@ -34,12 +34,12 @@ if [ ! -f vendor/rasa-webchat/index.js ]; then
   bash scripts/fetch_webchat.sh
 fi
 
-# A demo agent for the inbox, with a generated password.
+# A demo agent for the inbox (an admin: the demo shows the Settings page too): its password is generated once and kept in .handoff/ (not in git).
 DEMO_AGENT=${DEMO_AGENT:-agent@example.com}
 PASSWORD_FILE=.handoff/demo-agent-password
 DEMO_PASSWORD=$(secret_in "$PASSWORD_FILE" 12)
 if ! "$VENV/bin/handoff" agent list | grep -q "^$DEMO_AGENT "; then
-  printf '%s\n' "$DEMO_PASSWORD" | "$VENV/bin/handoff" agent add "$DEMO_AGENT" --name "Demo Agent" --password-stdin
+  printf '%s\n' "$DEMO_PASSWORD" | "$VENV/bin/handoff" agent add "$DEMO_AGENT" --name "Demo Agent" --role admin --password-stdin
 fi
 
 pids=()

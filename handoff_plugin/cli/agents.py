@@ -13,6 +13,7 @@ from typing import Any
 from handoff_plugin.config.settings import load_settings
 from handoff_plugin.errors import InvalidInput
 from handoff_plugin.inbox.agents import AgentService
+from handoff_plugin.models import ROLES
 from handoff_plugin.store import open_store
 
 
@@ -23,6 +24,12 @@ def add_commands(commands: Any) -> None:
     add = actions.add_parser("add", help="create an agent")
     add.add_argument("email")
     add.add_argument("--name", required=True, help="shown to visitors, e.g. 'Ann'")
+    add.add_argument(
+        "--role",
+        choices=ROLES,
+        default="agent",
+        help="admin: may also change settings, manage agents and export (default: agent)",
+    )
     add.add_argument(
         "--password-stdin",
         action="store_true",
@@ -77,8 +84,8 @@ def read_password(from_stdin: bool) -> str:
 
 async def _add(agents: AgentService, args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
-    agent = await agents.add(args.email, args.name, password)
-    print(f"handoff: added agent {agent.email} ({agent.name})", file=sys.stderr)
+    agent = await agents.add(args.email, args.name, password, args.role)
+    print(f"handoff: added agent {agent.email} ({agent.name}), role {agent.role}", file=sys.stderr)
     return 0
 
 
@@ -88,11 +95,13 @@ async def _list(agents: AgentService, _: argparse.Namespace) -> int:
         print("handoff: no agents yet; add one with `handoff agent add EMAIL --name NAME`")
         return 0
     width = max(len(a.email) for a in everyone)
-    print(f"{'EMAIL':<{width}}  {'NAME':<24}  {'ADDED':<16}  LAST LOGIN")
+    print(f"{'EMAIL':<{width}}  {'NAME':<24}  {'ROLE':<5}  {'ADDED':<16}  LAST LOGIN")
     for agent in everyone:
         last = agent.last_login_at.strftime("%Y-%m-%d %H:%M") if agent.last_login_at else "never"
         added = agent.created_at.strftime("%Y-%m-%d %H:%M")
-        print(f"{agent.email:<{width}}  {agent.name[:24]:<24}  {added:<16}  {last}")
+        print(
+            f"{agent.email:<{width}}  {agent.name[:24]:<24}  {agent.role:<5}  {added:<16}  {last}"
+        )
     return 0
 
 

@@ -1,5 +1,5 @@
-"""Agents of the inbox: accounts (Argon2id passwords), logins with throttling, server-side
-sessions that any process can check."""
+"""Agents of the inbox: accounts (Argon2id passwords) with a role, logins with throttling,
+server-side sessions that any process can check."""
 
 from __future__ import annotations
 
@@ -7,21 +7,24 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from handoff_plugin.addresses import normalize_email
-from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
+from handoff_plugin.errors import HandoffError, InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.inbox.login_throttle import LoginThrottle, account_key, address_key
-from handoff_plugin.models import Agent, AgentSession
+from handoff_plugin.models import ROLES, Agent, AgentSession, Role
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.agents import AgentQueries
 
 log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -68,19 +71,50 @@ def check_password(password: object) -> str:
     return password
 
 
+def check_role(role: object) -> Role:
+    for known in ROLES:
+        if role == known:
+            return known
+    raise InvalidInput(f"role must be admin or agent, not {role!r}")
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Passwords:
-    """Argon2id hashing, off the event loop (one hash takes a fifth of a second on purpose)."""
+class LoginBusy(HandoffError):
+    """More logins are waiting for a password check than the server queues."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+
+class Passwords:
+    """Argon2id hashing in worker threads (one hash takes a fifth of a second and 64 MiB on
+    purpose), at most `concurrency` at a time: a flood of logins waits its turn instead of
+    taking all memory and CPU, and the event loop keeps serving everything else."""
+
+    def __init__(
+        self, hasher: PasswordHasher | None = None, *, concurrency: int = 2, max_waiting: int = 64
+    ) -> None:
         self._hasher = hasher or PasswordHasher()
         self._dummy: str | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._max_waiting = max_waiting
+        self.waiting = 0  # calls queued or running
+
+    def check_room(self) -> None:
+        """Refuse early (before anything is counted) when the queue is full."""
+        if self.waiting >= self._max_waiting:
+            raise LoginBusy("The server is busy checking other logins; try again in a moment.")
+
+    async def _run(self, work: Callable[..., _T], *args: str) -> _T:
+        self.waiting += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(work, *args)
+        finally:
+            self.waiting -= 1
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await self._run(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """True if `password` matches; with no hash, spends the same time and says False."""
@@ -89,7 +123,7 @@ class Passwords:
             password_hash = self._dummy
             password = password + "\x00"  # never matches
         try:
-            return await asyncio.to_thread(self._hasher.verify, password_hash, password)
+            return await self._run(self._hasher.verify, password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -116,17 +150,20 @@ class AgentService:
 
     # --- accounts (the `handoff agent` command) ---
 
-    async def add(self, email: object, name: object, password: object) -> Agent:
+    async def add(
+        self, email: object, name: object, password: object, role: object = "agent"
+    ) -> Agent:
         address, shown, secret = check_email(email), check_name(name), check_password(password)
+        kind = check_role(role)
         password_hash = await self.passwords.hash(secret)
         async with self.store.transaction() as tx:
-            agent = await AgentQueries(tx).add(address, shown, password_hash)
+            agent = await AgentQueries(tx).add(address, shown, password_hash, kind)
         if agent is None:
             raise InvalidInput(
                 f"an agent with the email {address} exists already; "
                 "change its password with `handoff agent passwd`"
             )
-        log.info("handoff.agent.added", agent_id=agent.id)
+        log.info("handoff.agent.added", agent_id=agent.id, role=agent.role)
         return agent
 
     async def all(self) -> list[Agent]:
@@ -148,6 +185,23 @@ class AgentService:
         log.info("handoff.agent.removed", agent_id=agent.id)
         return agent
 
+    async def remove_by(self, me: Agent, agent_id: int) -> Agent:
+        """An admin removes an agent from the inbox: its sessions end with it. Nobody removes
+        themself (no locking yourself out by a slip), and the last admin stays."""
+        if agent_id == me.id:
+            raise PermissionDenied("You cannot remove yourself; ask another admin.")
+        async with self.store.transaction() as tx:
+            q = AgentQueries(tx)
+            admins = await q.admin_ids()  # locked: concurrent removals see each other
+            agent = await q.by_id(agent_id)
+            if agent is None:
+                raise NotFound(f"agent {agent_id} does not exist")
+            if agent.is_admin and admins == [agent.id]:
+                raise PermissionDenied("The last admin cannot be removed.")
+            await q.remove(agent.id)
+        log.info("handoff.agent.removed", agent_id=agent.id, by_agent_id=me.id)
+        return agent
+
     async def set_password(self, email: object, password: object) -> int:
         """Change the password and end the agent's sessions; returns how many were ended."""
         password_hash = await self.passwords.hash(check_password(password))
@@ -163,15 +217,20 @@ class AgentService:
     # --- logging in and out ---
 
     async def login(self, email: object, password: object, client: str) -> Login:
-        """A new session, or PermissionDenied (wrong email or password, or throttled)."""
+        """A new session, or PermissionDenied (wrong email or password, or throttled).
+
+        The attempt is counted as a failure BEFORE the password is checked, in the transaction
+        that checks the throttle: parallel guesses each take one of the allowed attempts, so
+        no more than the limit are ever checked. A success takes its count back."""
         if not isinstance(email, str) or not isinstance(password, str) or not email.strip():
             raise InvalidInput('send {"email": "...", "password": "..."}')
         address = (normalize_email(email.strip()) or email.strip()).lower()
         keys = [account_key(address), address_key(client)]
+        self.passwords.check_room()
         async with self.store.transaction() as tx:
             q = AgentQueries(tx)
-            wait = await self.throttle.blocked_for(q, keys, tx.clock())
-            found = await q.with_hash(address)
+            wait = await self.throttle.attempt(q, keys, tx.clock())
+            found = None if wait else await q.with_hash(address)
         if wait:
             log.warning("handoff.inbox.login_throttled", retry_after=round(wait))
             raise LoginThrottled(wait)
@@ -179,14 +238,12 @@ class AgentService:
             found[1] if found else None, password[:MAX_PASSWORD_LENGTH]
         )
         if not ok or found is None:
-            async with self.store.transaction() as tx:  # committed: the failure counts
-                await self.throttle.failed(AgentQueries(tx), keys, tx.clock())
             log.warning("handoff.inbox.login_failed", known_account=found is not None)
             raise BadCredentials()
         async with self.store.transaction() as tx:
             q = AgentQueries(tx)
             agent, password_hash = found
-            await self.throttle.succeeded(q, account_key(agent.email))
+            await self.throttle.succeeded(q, account_key(agent.email), address_key(client))
             await q.logged_in(agent.id)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             expires_at = tx.clock() + SESSION_IDLE

@@ -19,7 +19,14 @@ from handoff_plugin.delivery.webhook_probe import send_test_webhook
 from handoff_plugin.errors import ConfigurationError, InvalidInput, NotFound, Unavailable
 from handoff_plugin.errors import PermissionDenied as Forbidden
 from handoff_plugin.inbox import serialize
-from handoff_plugin.inbox.agents import AgentService, BadCredentials, LoginThrottled, csrf_matches
+from handoff_plugin.inbox.admin import Team, actor, require_admin
+from handoff_plugin.inbox.agents import (
+    AgentService,
+    BadCredentials,
+    LoginBusy,
+    LoginThrottled,
+    csrf_matches,
+)
 from handoff_plugin.inbox.conversations import (
     InboxConversations,
     parse_limit,
@@ -49,6 +56,7 @@ log = structlog.get_logger(__name__)
 Result = Response | StreamResponse
 Handler = Callable[["Call"], Awaitable[Result]]
 MAX_ID = 2**31 - 1
+MAX_LOGIN_BODY = 4 * 1024  # an email and a password; larger is not a login
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
 
 
@@ -101,6 +109,7 @@ class InboxApi:
         self.pages = pages
         self.stopping = stopping
         self.today = today
+        self.team = Team(agents, conversations.store)
         n = r"(\d{1,12})"
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
@@ -112,6 +121,10 @@ class InboxApi:
             ("GET", "api/settings", self.get_settings, True, False),
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
+            ("GET", "api/settings/audit", self.settings_audit, True, False),
+            ("GET", "api/agents", self.list_agents, True, False),
+            ("POST", "api/agents", self.add_agent, True, False),
+            ("DELETE", f"api/agents/{n}", self.remove_agent, True, False),
             ("GET", "api/escalations", self.get_escalations, True, False),
             ("GET", "api/events", self.events, True, False),
             ("GET", "", self.inbox_page, False, False),
@@ -137,6 +150,9 @@ class InboxApi:
         except LoginThrottled as e:
             result = error(429, str(e))
             result.headers["Retry-After"] = str(max(1, round(e.retry_after)))
+        except LoginBusy as e:
+            result = error(503, str(e))
+            result.headers["Retry-After"] = "1"
         except BadCredentials as e:
             result = error(401, str(e))
         except Forbidden as e:
@@ -198,6 +214,8 @@ class InboxApi:
         request = call.request
         if not request.is_json:
             return error(415, "Send the login as JSON (Content-Type: application/json).")
+        if len(request.body) > MAX_LOGIN_BODY:
+            return error(413, f"A login is at most {MAX_LOGIN_BODY // 1024} KB of JSON.")
         body = request.json()
         if not isinstance(body, dict):
             raise InvalidInput('send {"email": "...", "password": "..."}')
@@ -257,11 +275,16 @@ class InboxApi:
         return json_response(settings_view(await self.settings.current()))
 
     async def put_settings(self, call: Call) -> Result:
-        saved = await save_settings(self.settings, call.request.json())
+        require_admin(call.me.agent, "change settings")
+        saved = await save_settings(self.settings, call.request.json(), actor(call.me.agent))
         log.info("handoff.inbox.settings_saved", agent_id=call.me.agent.id)
         return json_response(settings_view(saved))
 
+    async def settings_audit(self, call: Call) -> Result:
+        return json_response(await self.team.audit(call.me.agent, dict(call.request.query)))
+
     async def test_webhook(self, call: Call) -> Result:
+        require_admin(call.me.agent, "send test webhooks")
         body = call.request.json() if call.request.body else {}
         if not isinstance(body, dict):
             raise InvalidInput('send {"url": "..."} or nothing')
@@ -277,6 +300,17 @@ class InboxApi:
         result = await send_test_webhook(settings, url)
         return json_response(result.as_dict())
 
+    # --- agents (admins) ---
+
+    async def list_agents(self, call: Call) -> Result:
+        return json_response(await self.team.members(call.me.agent))
+
+    async def add_agent(self, call: Call) -> Result:
+        return json_response(await self.team.add(call.me.agent, call.request.json()), 201)
+
+    async def remove_agent(self, call: Call) -> Result:
+        return json_response(await self.team.remove(call.me.agent, call.id))
+
     # --- escalation review ---
 
     async def get_escalations(self, call: Call) -> Result:
@@ -285,6 +319,7 @@ class InboxApi:
         report = await review(self.conversations.store, period)
         fmt = query.get("format") or "json"
         if fmt == "csv":
+            require_admin(call.me.agent, "export escalations")
             name = f"escalations-{period.first}-{period.last}.csv"
             return Response(
                 200,

@@ -110,7 +110,11 @@ class InboxConversations:
             conversation = await ConversationQueries(tx).conversation(conversation_id)
             if conversation is None:
                 raise NotFound(f"conversation {conversation_id} does not exist")
-            visitor = await ConversationQueries(tx).visitor(conversation.visitor_id) if conversation.visitor_id else None
+            visitor = (
+                await ConversationQueries(tx).visitor(conversation.visitor_id)
+                if conversation.visitor_id
+                else None
+            )
             q = InboxQueries(tx)
             escalations = await q.escalations_of_conversation(conversation_id)
             earlier = await q.escalations_of_visitor(visitor.id) if visitor else []

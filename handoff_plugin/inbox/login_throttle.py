@@ -39,25 +39,37 @@ class LoginThrottle:
     def _policy(self, key: str) -> ThrottlePolicy:
         return self._policies[key.split(":", 1)[0]]
 
-    async def blocked_for(self, q: AgentQueries, keys: list[str], now: datetime) -> float:
-        """Seconds until a login may be tried with these keys (0.0: now)."""
+    async def attempt(self, q: AgentQueries, keys: list[str], now: datetime) -> float:
+        """Check and count one login attempt in the caller's transaction: 0.0 and the attempt
+        counted as a failure (until `succeeded` takes it back), or the seconds to wait and
+        nothing counted. The counters stay locked until commit, so concurrent attempts queue
+        here and each sees the others' counts (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
+        rows = {key: await q.locked_throttle(key, now) for key in sorted(keys)}  # one lock order
         wait = 0.0
-        for key in keys:
-            row = await q.throttle(key)
-            if row is not None and row.blocked_until is not None and row.blocked_until > now:
+        for row in rows.values():
+            if row.blocked_until is not None and row.blocked_until > now:
                 wait = max(wait, (row.blocked_until - now).total_seconds())
-        return wait
-
-    async def failed(self, q: AgentQueries, keys: list[str], now: datetime) -> None:
-        for key in keys:
+        if wait:
+            return wait
+        for key, row in rows.items():
             policy = self._policy(key)
-            row = await q.throttle(key)
-            if row is None or now - row.window_started_at > policy.window:
+            if row.failures == 0 or now - row.window_started_at > policy.window:
                 failures, started = 1, now
             else:
                 failures, started = row.failures + 1, row.window_started_at
             blocked = now + policy.lockout if failures >= policy.max_failures else None
             await q.save_throttle(key, failures, started, blocked)
+        return 0.0
 
-    async def succeeded(self, q: AgentQueries, key: str) -> None:
-        await q.clear_throttle(key)
+    async def succeeded(self, q: AgentQueries, account: str, address: str | None = None) -> None:
+        """The account's failures are forgotten; the address gets this attempt's count back
+        (a team behind one address logging in all day is not a guessing attack)."""
+        await q.clear_throttle(account)
+        if address is None:
+            return
+        row = await q.throttle(address)
+        if row is None or row.failures <= 0:
+            return
+        failures = row.failures - 1
+        blocked = row.blocked_until if failures >= self._policy(address).max_failures else None
+        await q.save_throttle(address, failures, row.window_started_at, blocked)

@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from handoff_plugin.inbox.conversations import ConversationDetail
 from handoff_plugin.inbox.review import TRIGGER_LABELS, Review
 from handoff_plugin.models import (
+    Agent,
     ChatMessage,
     ConversationPage,
     ConversationSummary,
     EscalationRecord,
+    SettingChange,
     iso,
     visitor_display_name,
     visitor_ref_json,
 )
+
+
+def team_member_json(agent: Agent) -> dict[str, Any]:
+    """An agent as admins see it on the Agents tab."""
+    return {**agent.as_json(), "last_login_at": iso(agent.last_login_at)}
+
+
+def change_json(change: SettingChange) -> dict[str, Any]:
+    """An audit entry; a secret's values are never sent (they are not even stored)."""
+    return {
+        "id": change.id,
+        "changed_at": iso(change.changed_at),
+        "agent": {"id": change.agent_id, "email": change.agent_email}
+        if change.agent_id is not None
+        else None,
+        "key": change.key,
+        "secret": change.secret,
+        "old": None if change.secret else change.old,
+        "new": None if change.secret else change.new,
+        "change": "changed" if change.secret else f"{_shown(change.old)} -> {_shown(change.new)}",
+    }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 200 else repr(value[:200] + "…")
+    return json.dumps(value, ensure_ascii=False)
 
 
 def summary_json(item: ConversationSummary) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from handoff_plugin.config.settings import Settings, check_texts
 from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts
 from handoff_plugin.errors import ConfigurationError, InvalidInput
+from handoff_plugin.store.queries.settings import Actor
 from handoff_plugin.store.saved_settings import StoredSettings
 
 # What the page may change: section -> key -> kind. Everything else (database, SMTP server,
@@ -185,8 +186,11 @@ def _check_texts(language: str, texts: Mapping[str, str]) -> None:
         raise SettingsRejected(f"{language}: {error.allowed}", error.field) from None
 
 
-async def save_settings(provider: StoredSettings, body: object) -> Settings:
-    """Apply the page's changes; SettingsRejected says which field and why."""
+async def save_settings(
+    provider: StoredSettings, body: object, actor: Actor | None = None
+) -> Settings:
+    """Apply the page's changes (audited as `actor`'s); SettingsRejected says which field and
+    why."""
     if not isinstance(body, Mapping) or not body:
         raise SettingsRejected('send an object of sections to change, e.g. {"email": {...}}', None)
     plain = _plain_changes(body)
@@ -218,6 +222,6 @@ async def save_settings(provider: StoredSettings, body: object) -> Settings:
 
     sections = sorted({*plain, *(["localization"] if text_changes or default_language else [])})
     try:
-        return await provider.update(change, sections=sections)
+        return await provider.update(change, sections=sections, actor=actor)
     except ConfigurationError as error:
         raise SettingsRejected(str(error).replace("handoff: ", ""), error.field) from None

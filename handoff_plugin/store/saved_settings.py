@@ -4,17 +4,77 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
+from pydantic import BaseModel, SecretStr
 
-from handoff_plugin.config.settings import Settings, build_settings, check_known_keys
+from handoff_plugin.config.settings import (
+    Settings,
+    build_settings,
+    check_known_keys,
+)
+from handoff_plugin.errors import ConfigurationError
 from handoff_plugin.store import Store
-from handoff_plugin.store.queries.settings import SettingsQueries
+from handoff_plugin.store.queries.settings import Actor, SettingsQueries
 
 log = structlog.get_logger(__name__)
+SECRET_WORDS = ("password", "secret", "token")
+
+
+def is_secret(key: str) -> bool:
+    """A setting the audit log must not show: typed as a secret, or named like one."""
+    if any(word in key.rsplit(".", 1)[-1] for word in SECRET_WORDS):
+        return True
+    model: Any = Settings
+    for part in key.split("."):
+        field = getattr(model, "__fields__", {}).get(part)
+        if field is None:
+            return False
+        if field.type_ is SecretStr:
+            return True
+        model = (
+            field.type_
+            if isinstance(field.type_, type) and issubclass(field.type_, BaseModel)
+            else None
+        )
+    return False
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}: the keys the audit log names."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):  # (an empty section holds no setting)
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _lookup(data: Mapping[str, Any] | None, key: str, fallback: Any) -> Any:
+    """The effective value at a dotted key (file, env and saved layers merged), else `fallback`:
+    "webhook.url: (from handoff.yml) -> new" reads better than "None -> new"."""
+    value: Any = data
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return fallback
+        value = value[part]
+    return value
+
+
+def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, old value, new value) for every key that changed; None for absent."""
+    before, after = flatten(old), flatten(new)
+    return [
+        (key, before.get(key), after.get(key))
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
 
 
 class StoredSettings:
@@ -35,7 +95,7 @@ class StoredSettings:
             self._cache = (key, build_settings(*self._base, saved))
         return self._cache[1]
 
-    async def save(self, changes: Mapping[str, Any]) -> Settings:
+    async def save(self, changes: Mapping[str, Any], actor: Actor | None = None) -> Settings:
         """Merge `changes` into the saved overrides; invalid values raise ConfigurationError."""
         check_known_keys(changes, "the saved settings")
 
@@ -44,20 +104,51 @@ class StoredSettings:
                 saved[section] = {**saved.get(section, {}), **values}
             return saved
 
-        return await self.update(merge, sections=sorted(changes))
+        return await self.update(merge, sections=sorted(changes), actor=actor)
 
     async def update(
-        self, change: Callable[[dict[str, Any]], dict[str, Any]], *, sections: list[str]
+        self,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        sections: list[str],
+        actor: Actor | None = None,
     ) -> Settings:
         """Replace the saved overrides by `change(saved)`, read and written in one transaction
-        (two agents saving at once both keep their changes); invalid results are refused."""
+        (two agents saving at once both keep their changes); invalid results are refused. Each
+        changed key is written to the audit log in the same transaction: no change goes
+        unrecorded, no entry names a change that was rolled back."""
         async with self._store.transaction() as tx:
-            saved = change(await SettingsQueries(tx).saved_settings())
+            queries = SettingsQueries(tx)
+            before = await queries.saved_settings()
+            saved = change(copy.deepcopy(before))
             check_known_keys(saved, "the saved settings")
             settings = build_settings(*self._base, saved)  # refuse before writing
-            await SettingsQueries(tx).save_settings(saved)
-        log.info("handoff.settings.saved", sections=sections)
+            await queries.save_settings(saved)
+            changed = differences(before, saved)
+            shown_before = self._effective(before)
+            shown_after = json.loads(settings.json())
+            for key, old, new in changed:
+                await queries.record_change(
+                    actor,
+                    key,
+                    _lookup(shown_before, key, old),
+                    _lookup(shown_after, key, new),
+                    secret=is_secret(key),
+                )
+        log.info(
+            "handoff.settings.saved",
+            sections=sections,
+            keys=len(changed),
+            agent_id=actor.agent_id if actor else None,
+        )
         return settings
+
+    def _effective(self, saved: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The settings these overrides gave (what the audit log shows as the old value)."""
+        try:
+            return dict(json.loads(build_settings(*self._base, saved).json()))
+        except ConfigurationError:  # file or env changed since: show the saved value instead
+            return None
 
     async def saved(self) -> dict[str, Any]:
         """The overrides saved from the inbox (not the file or env layers)."""

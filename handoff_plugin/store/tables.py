@@ -221,6 +221,8 @@ agents = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("last_login_at", UtcDateTime),
+    # admin | agent (migration 0005; agents that existed before it became admins)
+    sa.Column("role", sa.String(16), nullable=False, server_default="agent"),
     sa.UniqueConstraint("email", name="uq_agents_email"),
     sqlite_autoincrement=True,  # a removed agent's id is never handed to another
 )
@@ -286,6 +288,26 @@ inbox_events = sa.Table(
     sa.Index("ix_inbox_events_created_at", "created_at"),
     sa.Index("uq_inbox_events_marker", "conversation_id", "kind", "seq", unique=True),
     sqlite_autoincrement=True,  # ids only grow, even after old rows are pruned
+)
+
+# --- Roles and the settings audit log (migration 0005) ---
+
+# One row per changed setting (`section.key`, e.g. `webhook.url`), written in the transaction that
+# saves the change. Who made it is copied (id and email), so the entry outlives the agent. Secrets
+# are never stored here: `secret` is true and both values are NULL ("changed").
+settings_audit = sa.Table(
+    "settings_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("changed_at", UtcDateTime, nullable=False),
+    sa.Column("agent_id", sa.Integer),  # NULL: changed by the server itself (e.g. a notifier off)
+    sa.Column("agent_email", sa.String(320)),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("old_value", sa.Text),  # JSON; NULL: not set before / secret
+    sa.Column("new_value", sa.Text),  # JSON; NULL: removed / secret
+    sa.Column("secret", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_settings_audit_changed_at", "changed_at"),
+    sqlite_autoincrement=True,  # ids only grow: the cursor of `GET settings/audit`
 )
 
 # SQLite only: the trigram full-text index of `messages.text` (an FTS5 table that migration 0004

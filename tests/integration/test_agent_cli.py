@@ -39,7 +39,13 @@ def test_agents_are_added_listed_given_a_new_password_and_removed(tmp_path: Path
     added = handoff(url, "add", "Ann@Example.com", "--name", "Ann Lee", "--password-stdin",
                     stdin="first password\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
-    assert "added agent ann@example.com (Ann Lee)" in added.stderr
+    assert "added agent ann@example.com (Ann Lee), role agent" in added.stderr
+    boss = handoff(url, "add", "cy@example.com", "--name", "Cy", "--role", "admin",
+                   "--password-stdin", stdin="third password\n")  # fmt: skip
+    assert "added agent cy@example.com (Cy), role admin" in boss.stderr
+    bad_role = handoff(url, "add", "dee@example.com", "--name", "D", "--role", "root",
+                       "--password-stdin", stdin="fourth password\n")  # fmt: skip
+    assert bad_role.returncode == 2 and "invalid choice: 'root'" in bad_role.stderr
 
     again = handoff(url, "add", "ann@example.com", "--name", "Ann", "--password-stdin",
                     stdin="other password\n")  # fmt: skip
@@ -57,6 +63,10 @@ def test_agents_are_added_listed_given_a_new_password_and_removed(tmp_path: Path
     assert listed.returncode == 0
     assert "ann@example.com" in listed.stdout and "Ann Lee" in listed.stdout
     assert "bob@example.com" not in listed.stdout
+    # EMAIL  NAME  ROLE  ADDED (date time)  LAST LOGIN (never)
+    roles = {line.split()[0]: line.split()[-4] for line in listed.stdout.splitlines()[1:]}
+    assert roles == {"ann@example.com": "agent", "cy@example.com": "admin"}
+    assert "ROLE" in listed.stdout.splitlines()[0]
 
     changed = handoff(
         url, "passwd", "ann@example.com", "--password-stdin", stdin="second password\n"

@@ -102,9 +102,9 @@ def test_a_visitor_json_keeps_its_offset_and_has_null_for_unknown_fields() -> No
     assert (named.as_json()["name"], named.as_json()["phone"]) == ("Zoe Quinn", "+49 30 1")
 
 
-def test_an_agent_json_shows_id_email_and_name_and_never_more() -> None:
-    agent = Agent(1, "ann@example.com", "Ann", NOON, None)
-    assert agent.as_json() == {"id": 1, "email": "ann@example.com", "name": "Ann"}
+def test_an_agent_json_shows_id_email_name_and_role_and_never_more() -> None:
+    agent = Agent(1, "ann@example.com", "Ann", NOON, None, role="admin")
+    assert agent.as_json() == {"id": 1, "email": "ann@example.com", "name": "Ann", "role": "admin"}
     assert agent.ref.as_json() == {"id": "1", "name": "Ann"}
 
 

@@ -20,7 +20,11 @@ class RefusingSettings:
         self.changed: list[dict[str, Any]] = []
 
     async def update(
-        self, change: Callable[[dict[str, Any]], dict[str, Any]], *, sections: list[str]
+        self,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        sections: list[str],
+        actor: object = None,
     ) -> Settings:
         self.changed.append(change({}))
         raise self.error

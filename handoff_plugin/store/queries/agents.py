@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from handoff_plugin.models import Agent, AgentSession
+from handoff_plugin.models import Agent, AgentSession, Role
 from handoff_plugin.store.engine import StoreTransaction
 from handoff_plugin.store.tables import agent_sessions, agents, conversation_reads, login_throttle
 
@@ -23,6 +23,7 @@ def _agent(row: Row) -> Agent:
         name=row.name,
         created_at=row.created_at,
         last_login_at=row.last_login_at,
+        role=row.role,
     )
 
 
@@ -33,7 +34,9 @@ class AgentQueries:
 
     # --- accounts ---
 
-    async def add(self, email: str, name: str, password_hash: str) -> Agent | None:
+    async def add(
+        self, email: str, name: str, password_hash: str, role: Role = "agent"
+    ) -> Agent | None:
         """The new agent, or None if one with this email exists."""
         now = self.tx.clock()
         try:
@@ -43,6 +46,7 @@ class AgentQueries:
                         email=email,
                         name=name,
                         password_hash=password_hash,
+                        role=role,
                         created_at=now,
                         updated_at=now,
                     )
@@ -62,6 +66,12 @@ class AgentQueries:
     async def all(self) -> list[Agent]:
         rows = (await self.conn.execute(sa.select(agents).order_by(agents.c.email))).all()
         return [_agent(row) for row in rows]
+
+    async def admin_ids(self) -> list[int]:
+        """The admins' ids, locked until commit (PostgreSQL): two removals at once cannot both
+        see another admin left."""
+        query = sa.select(agents.c.id).where(agents.c.role == "admin").with_for_update()
+        return [int(row.id) for row in (await self.conn.execute(query)).all()]
 
     async def remove(self, agent_id: int) -> None:
         await self.conn.execute(
@@ -147,6 +157,26 @@ class AgentQueries:
         """The key's counter, locked until commit (PostgreSQL) so concurrent failures all count."""
         query = sa.select(login_throttle).where(login_throttle.c.key == key).with_for_update()
         return (await self.conn.execute(query)).first()
+
+    async def locked_throttle(self, key: str, now: datetime) -> Row:
+        """The key's counter, created (at zero) if missing, and locked until commit: two
+        concurrent first attempts cannot both start from nothing (the second insert waits for
+        the first to commit, fails, and then reads and locks the committed row)."""
+        row = await self.throttle(key)
+        if row is not None:
+            return row
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    login_throttle.insert().values(
+                        key=key, failures=0, window_started_at=now, blocked_until=None
+                    )
+                )
+        except IntegrityError:
+            pass
+        row = await self.throttle(key)
+        assert row is not None
+        return row
 
     async def save_throttle(
         self, key: str, failures: int, window_started_at: datetime, blocked_until: datetime | None

@@ -59,8 +59,11 @@ class InboxServer:
     def agents(self) -> AgentService:
         return AgentService(self.store, cheap_passwords())
 
-    async def add_agent(self, email: str = "ann@example.com", name: str = "Ann") -> Any:
-        return await self.agents.add(email, name, PASSWORD)
+    async def add_agent(
+        self, email: str = "ann@example.com", name: str = "Ann", role: str = "admin"
+    ) -> Any:
+        """An agent with the test password; an admin unless told (most tests change settings)."""
+        return await self.agents.add(email, name, PASSWORD, role)
 
     async def escalate(
         self,
@@ -97,7 +100,10 @@ class InboxServer:
 
 
 async def start_inbox(
-    store: Store, layers: list[dict[str, Any]], **channel_options: Any
+    store: Store,
+    layers: list[dict[str, Any]],
+    passwords: Passwords | None = None,
+    **channel_options: Any,
 ) -> InboxServer:
     provider = StoredSettings(store, layers)
     services = Services(
@@ -118,7 +124,7 @@ async def start_inbox(
     app = Sanic(f"inbox_test_{next(_apps)}")
     app.ctx.handoff_livechat = livechat  # `livechat_service(app)` finds it: no Rasa needed
     channel = InboxInput(
-        services, passwords=cheap_passwords(), feed_interval=0.05, **channel_options
+        services, passwords=passwords or cheap_passwords(), feed_interval=0.05, **channel_options
     )
 
     async def no_rasa(_: Any) -> None:

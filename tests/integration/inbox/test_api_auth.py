@@ -48,7 +48,7 @@ async def test_an_agent_logs_in_with_email_and_password_and_gets_a_csrf_token(
         body = await response.json()
         cookie = response.cookies[COOKIE]
     assert response.status == 200
-    assert body["agent"] == {"id": 1, "email": "ann@example.com", "name": "Ann"}
+    assert body["agent"] == {"id": 1, "email": "ann@example.com", "name": "Ann", "role": "admin"}
     assert len(body["csrf_token"]) >= 32
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"

@@ -57,9 +57,9 @@ async def pages(browser: Browser, livechat_server: RunningServer) -> AsyncIterat
     ARTIFACTS.mkdir(exist_ok=True)
     agents = AgentService(livechat_server.services.store)
     known = {a.email for a in await agents.all()}
-    for email, name in ((AGENT_EMAIL, "Ann"), (COLLEAGUE_EMAIL, "Bob")):
+    for email, name, role in ((AGENT_EMAIL, "Ann", "admin"), (COLLEAGUE_EMAIL, "Bob", "agent")):
         if email not in known:
-            await agents.add(email, name, AGENT_PASSWORD)
+            await agents.add(email, name, AGENT_PASSWORD, role)
     dialogs: list[str] = []
     agent_context = await browser.new_context(viewport={"width": 1360, "height": 860})
     visitor_context = await browser.new_context(viewport={"width": 900, "height": 860})
@@ -268,3 +268,21 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     assert pages.dialogs == []
     saved = StoredSettings(livechat_server.services.store, [])
     assert (await saved.saved())["escalations"] == {"enabled": False}
+
+    # The admin reads who changed what in the audit log.
+    await agent.click("nav >> text=Settings")
+    await agent.click("#tab-audit")
+    entry = agent.locator("#audit-list tr", has_text="escalations.enabled")
+    await expect(entry).to_contain_text("true -> false")
+    await expect(entry).to_contain_text(AGENT_EMAIL)
+    await agent.screenshot(path=str(ARTIFACTS / "inbox-settings-audit.png"), full_page=True)
+
+    # A colleague who is not an admin sees the settings read-only, without the admin tabs.
+    colleague = pages.colleague
+    await log_in(colleague, base, COLLEAGUE_EMAIL)
+    await colleague.click("nav >> text=Settings")
+    await expect(colleague.locator("#read-only")).to_contain_text("Only admins can change")
+    await expect(colleague.locator("#escalations-enabled")).not_to_be_checked()  # loaded
+    await expect(colleague.locator("#escalations-enabled")).to_be_disabled()
+    await expect(colleague.locator("#escalations-form button[type=submit]")).to_be_hidden()
+    await expect(colleague.locator("#tab-agents")).to_have_count(0)

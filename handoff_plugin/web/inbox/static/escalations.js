@@ -23,7 +23,8 @@
 
   async function load() {
     var query = new URLSearchParams({ from: fromInput.value, to: toInput.value });
-    document.getElementById("review-csv").href = Inbox.base + "/api/escalations?format=csv&" + query.toString();
+    var csv = document.getElementById("review-csv");  // admins only
+    if (csv) csv.href = Inbox.base + "/api/escalations?format=csv&" + query.toString();
     var error = document.getElementById("review-error");
     Inbox.show(error, false);
     var data;

@@ -6,6 +6,8 @@
   var loaded = null;       // the settings as the server last returned them
   var language = null;     // the language shown on the Localization tab
   var added = {};          // languages added on this page, not saved yet
+  var main = document.querySelector("main.settings");
+  var isAdmin = main.dataset.admin === "true";  // the server refuses changes by agents anyway
 
   function get(obj, dotted) {
     return dotted.split(".").reduce(function (o, k) { return o == null ? undefined : o[k]; }, obj);
@@ -35,7 +37,7 @@
   // --- tabs ---
 
   function showTab(name) {
-    if (name !== "localization") name = "escalations";
+    if (!document.querySelector('.settings-tabs [data-tab="' + name + '"]')) name = "escalations";
     document.querySelectorAll(".settings-tabs [data-tab]").forEach(function (tab) {
       tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
     });
@@ -43,6 +45,22 @@
       panel.hidden = panel.dataset.panel !== name;
     });
     if (window.location.hash !== "#" + name) window.history.replaceState(null, "", "#" + name);
+    document.dispatchEvent(new CustomEvent("settings-tab", { detail: name }));
+  }
+
+  // Agents see the settings but cannot change them: every control is disabled, the buttons gone.
+  function readOnly() {
+    document.querySelectorAll("#escalations-form, #localization-form").forEach(function (form) {
+      form.querySelectorAll("input, select, textarea, button").forEach(function (control) {
+        if (control.id === "language") return;  // still lets them read every language
+        control.disabled = true;
+      });
+      form.querySelectorAll(".actions, .webhook-test, .link").forEach(function (node) { node.hidden = true; });
+    });
+    var adder = document.getElementById("new-language");
+    if (adder) adder.hidden = true;
+    var addButton = document.getElementById("add-language");
+    if (addButton) addButton.hidden = true;
   }
   document.querySelectorAll(".settings-tabs [data-tab]").forEach(function (tab) {
     tab.addEventListener("click", function () { say(""); showTab(tab.dataset.tab); });
@@ -196,6 +214,7 @@
     language = this.value;
     clearErrors(localizationForm);
     fillTexts();
+    if (!isAdmin) readOnly();
   });
 
   document.getElementById("add-language").addEventListener("click", function () {
@@ -254,6 +273,7 @@
     }
     fillEscalations(loaded);
     fillLanguages();
+    if (!isAdmin) readOnly();
     showTab(window.location.hash.replace("#", ""));
   }
   window.addEventListener("hashchange", function () { showTab(window.location.hash.replace("#", "")); });
