@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pytest
 
 from handoff_plugin.cli import main
-from handoff_plugin.webhooks import verify
 from handoff_plugin.models import DeliveryStatus
+from handoff_plugin.webhooks import verify
 from tests.conftest import FakeClock
 from tests.notifications.conftest import WEBHOOK_SECRET, Handoff, webhook_section
 from tests.servers import Answer, HttpServer
