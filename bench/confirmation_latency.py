@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,14 +32,11 @@ from typing import Any
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 RASA = Path(sys.executable).parent / "rasa"
 BENCH_TOKEN = "bench-actions-token"  # the action servers refuse calls without it
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.servers import free_port  # noqa: E402  (one helper for tests and benches)
 
 
 class SlowReceiver:

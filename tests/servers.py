@@ -14,9 +14,10 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -38,6 +39,25 @@ async def wait_until(condition: Any, timeout: float = 5.0, what: str = "conditio
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+T = TypeVar("T")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]], what: str, timeout: float = 15, every: float = 0.05
+) -> T:
+    """`wait_until` for an async check (a database query, a tracker): poll until it returns
+    something truthy and return that, or fail saying `what` never happened."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
+        await asyncio.sleep(every)
 
 
 # -- HTTP: webhook receivers and a stand-in for Slack's Web API ----------------------------------

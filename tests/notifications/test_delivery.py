@@ -1,10 +1,9 @@
-"""The delivery core: independent notifiers, start within a second, leases, restarts, give-up."""
+"""The delivery core: independent notifiers, start on the escalation, leases, restarts, give-up."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Callable
 
 import pytest
@@ -24,7 +23,7 @@ from tests.notifications.conftest import (
     slack_section,
     webhook_section,
 )
-from tests.servers import Answer, HttpServer, SmtpServer, slack_error
+from tests.servers import Answer, HttpServer, SmtpServer, eventually, slack_error
 
 COMBINATIONS = list(itertools.product([False, True], repeat=3))
 
@@ -90,13 +89,16 @@ async def test_a_failing_notifier_does_not_hold_up_the_others(
     }
 
 
-async def test_delivery_starts_within_a_second_of_the_escalation(
+async def test_delivery_starts_on_the_escalation_not_at_the_next_poll(
     realtime_store: Store,
     database_url: str,
     smtp: SmtpServer,
     slack: HttpServer,
     webhook: HttpServer,
 ) -> None:
+    # How soon is measured in bench/; here: the next poll is a minute away (the most allowed) and
+    # every wait below gives up after 10 s, so what is sent was sent because the escalation woke
+    # the dispatcher.
     settings = StaticSettings(
         build_settings(
             {
@@ -104,24 +106,29 @@ async def test_delivery_starts_within_a_second_of_the_escalation(
                 "email": email_section(smtp),
                 "slack": slack_section(slack),
                 "webhook": webhook_section(webhook),
-                "delivery": {"poll_interval": 30},  # only the in-process wake-up can be this fast
+                "delivery": {"poll_interval": 60},
             }
         )
     )
     dispatcher = Dispatcher(realtime_store, settings)
     service = EscalationService(realtime_store, settings, [Outbox(on_enqueued=dispatcher.wake)])
+
+    async def all_delivered() -> bool:
+        async with realtime_store.transaction() as tx:
+            sent = await OutboxQueries(tx).recent()
+        return bool(sent) and all(d.status is DeliveryStatus.DELIVERED for d in sent)
+
     await dispatcher.start()
     try:
-        await asyncio.sleep(0.1)  # the dispatcher's first poll finds nothing
-        started = time.monotonic()
+        # A first escalation, delivered and recorded: the dispatcher now idles until its poll.
         await service.escalate(escalation_request())
-        await smtp.wait_for(1, timeout=1)
-        await slack.wait_for(1, timeout=1)
-        await webhook.wait_for(1, timeout=1)
+        await eventually(all_delivered, "the first escalation's notifications were delivered")
+        await service.escalate(escalation_request())
+        await smtp.wait_for(2, timeout=10)
+        await slack.wait_for(2, timeout=10)
+        await webhook.wait_for(2, timeout=10)
     finally:
         await dispatcher.stop()
-    latest = max(slack.requests[0].at, webhook.requests[0].at)
-    assert latest - started < 1.0
 
 
 async def test_pending_deliveries_are_sent_after_a_restart(

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from handoff_plugin.store.tables import deliveries
 from tests.conftest import ROOT
 from tests.integration.conftest import wait_until_up
 from tests.notifications.conftest import RECIPIENTS, WEBHOOK_SECRET, email_section
-from tests.servers import ACTIONS_TOKEN, Answer, HttpServer, SmtpServer, free_port
+from tests.servers import ACTIONS_TOKEN, Answer, HttpServer, SmtpServer, eventually, free_port
 
 pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent
@@ -142,16 +141,15 @@ class ActionServer:
             )
         wait_until_up(f"http://127.0.0.1:{self.port}/health", self.process, log)
 
-    def escalate(self, sender_id: str, email: str) -> tuple[list[str], float]:
+    def escalate(self, sender_id: str, email: str) -> list[str]:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/webhook?token={ACTIONS_TOKEN}",
             data=json.dumps(escalate_call(sender_id, email)).encode(),
             headers={"Content-Type": "application/json"},
         )
-        started = time.monotonic()
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.loads(response.read())
-        return [r.get("text") for r in answer["responses"]], time.monotonic() - started
+        return [r.get("text") for r in answer["responses"]]
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
@@ -191,23 +189,26 @@ async def test_a_notification_survives_killing_the_action_server_mid_send(
 
     first = ActionServer(env, log)
     servers.append(first)
-    replies, took = first.escalate("visitor-crash", "ann@example.com")
+    replies = first.escalate("visitor-crash", "ann@example.com")
     assert any("passed your request to our team" in (r or "") for r in replies)
-    assert took < 3, f"the confirmation took {took:.1f} s"
     await webhook.wait_for(1, timeout=5)
     first.stop(signal.SIGKILL)  # committed and claimed, never answered: crash
 
     delivery, _ = await delivery_state(store)
+    # Still in flight: the visitor was confirmed without waiting for the receiver (had it waited,
+    # the webhook's 5 s timeout would have ended this attempt before the reply).
     assert delivery.status is DeliveryStatus.SENDING
 
     second = ActionServer(env, log)  # the restart
     servers.append(second)
     await webhook.wait_for(2, timeout=30)
-    for _ in range(100):  # the receiver answered; the dispatcher records it
-        delivery, attempts = await delivery_state(store)
-        if delivery.status is DeliveryStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.05)
+
+    async def recorded() -> bool:  # the receiver answered; the dispatcher records it
+        delivery, _ = await delivery_state(store)
+        return delivery.status is DeliveryStatus.DELIVERED
+
+    await eventually(recorded, "the second process recorded the delivery", timeout=5)
+    delivery, attempts = await delivery_state(store)
 
     first_try, second_try = webhook.requests[:2]
     assert first_try.headers["webhook-id"] == second_try.headers["webhook-id"]

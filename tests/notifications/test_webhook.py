@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +15,7 @@ from handoff_plugin.delivery.signing import verify
 from handoff_plugin.escalation.service import EscalationService
 from handoff_plugin.models import AttemptStatus, DeliveryStatus, VisitorProfile
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.outbox import OutboxQueries
 from tests.conftest import FakeClock
 from tests.notifications.conftest import (
     WEBHOOK_SECRET,
@@ -246,24 +246,28 @@ async def test_redirects_are_not_followed(
     assert delivery.last_error is not None and f"{webhook.url}/elsewhere" in delivery.last_error
 
 
-async def test_a_30_second_slow_receiver_does_not_slow_the_visitors_confirmation(
+async def test_a_receiver_that_does_not_answer_does_not_hold_up_the_visitors_confirmation(
     realtime_store: Store, database_url: str, webhook: HttpServer
 ) -> None:
+    # How long the visitor waits is measured in bench/confirmation_latency.py; here: the receiver
+    # holds the request for the whole test (and the notifier would wait a minute for it), so a
+    # confirmation that waited for the delivery would never come.
     settings = StaticSettings(
-        build_settings({"database": {"url": database_url}, "webhook": webhook_section(webhook)})
+        build_settings(
+            {"database": {"url": database_url}, "webhook": webhook_section(webhook, timeout=60)}
+        )
     )
     dispatcher = Dispatcher(realtime_store, settings)
     service = EscalationService(realtime_store, settings, [Outbox(on_enqueued=dispatcher.wake)])
-    webhook.answer(Answer(200, delay=30))
+    webhook.answer(Answer(200, delay=3600))
     await dispatcher.start()
     try:
-        started = time.monotonic()
-        outcome = await service.escalate(escalation_request())
-        confirmed = time.monotonic() - started
-        await webhook.wait_for(1, timeout=2)  # the receiver is now holding the request
-        await asyncio.sleep(0.2)
+        outcome = await asyncio.wait_for(service.escalate(escalation_request()), 10)
+        await webhook.wait_for(1, timeout=10)  # the receiver now holds the request
+        async with realtime_store.transaction() as tx:
+            [delivery] = await OutboxQueries(tx).recent()
     finally:
         await dispatcher.stop(grace=0.1)
 
     assert outcome.status == "created"
-    assert confirmed < 0.5, f"confirmation took {confirmed:.2f} s"
+    assert delivery.status is DeliveryStatus.SENDING  # confirmed while the notification is in flight

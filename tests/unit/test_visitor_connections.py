@@ -14,6 +14,7 @@ from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.livechat.sessions import SessionSigner
 from handoff_plugin.models import AgentRef, LiveChatSession
 from handoff_plugin.store import Store
+from tests.servers import wait_until
 from tests.unit.test_livechat_service import FakeTranscript
 
 ANN = AgentRef("a1", "Ann")
@@ -34,6 +35,14 @@ class Sockets:
 
     def seqs(self, sid: str) -> list[int]:
         return [p["metadata"]["seq"] for p in self.sent.get(sid, [])]
+
+    async def until(self, count: int, *sids: str) -> None:
+        """Wait until each socket was sent `count` messages (the delivery task may read the
+        database on the way)."""
+        await wait_until(
+            lambda: all(len(self.sent.get(sid, [])) >= count for sid in sids),
+            what=f"{count} message(s) for {sids}",
+        )
 
 
 @pytest.fixture
@@ -56,11 +65,6 @@ async def connections(service: LiveChatService, sockets: Sockets) -> Any:
     task.cancel()
 
 
-async def settle() -> None:
-    """Let the delivery task work through what was published (it may read the database)."""
-    await asyncio.sleep(0.15)
-
-
 async def session(service: LiveChatService) -> LiveChatSession:
     """A visitor who has written (the channel stores the session on the first message)."""
     return await service.ensure_session((await service.open_session(None)).session.key)
@@ -75,7 +79,7 @@ async def test_every_tab_of_a_session_receives_every_message_once(
     await service.record_visitor_message(s.key, "hi", None, "livechat")
     await service.record_bot_message(s.key, {"text": "Hello!"}, "livechat")
     await service.send_agent_message(s.conversation_id, ANN, "Ann here")
-    await settle()
+    await sockets.until(3, "tab1", "tab2")
     for tab in ("tab1", "tab2"):
         assert sockets.texts(tab) == [
             "Hello!",
@@ -101,15 +105,15 @@ async def test_a_reloaded_page_gets_what_was_sent_while_it_was_away_and_nothing_
     s = await session(service)
     await connections.attach("before-reload", s, None)
     await service.record_bot_message(s.key, {"text": "one"}, "livechat")
-    await settle()
+    await sockets.until(1, "before-reload")
     await connections.detach("before-reload")
+    # Whether the delivery task sees these before or after the rejoin, each is sent once.
     await service.record_bot_message(s.key, {"text": "two"}, "livechat")
     await service.record_bot_message(s.key, {"text": "three"}, "livechat")
-    await settle()
 
     assert await connections.attach("after-reload", await rejoin(service, s), None) == 2
     await service.record_bot_message(s.key, {"text": "four"}, "livechat")
-    await settle()
+    await sockets.until(3, "after-reload")
     assert sockets.texts("before-reload") == ["one"]
     assert sockets.texts("after-reload") == ["two", "three", "four"]
 
@@ -124,7 +128,7 @@ async def test_a_client_that_names_its_last_seq_gets_exactly_the_rest(
     assert sockets.seqs("client") == [2, 3]
     await connections.attach("liar", await rejoin(service, s), 99)  # clamped, keeps receiving
     await service.record_bot_message(s.key, {"text": "four"}, "livechat")
-    await settle()
+    await sockets.until(1, "liar")
     assert sockets.texts("liar") == ["four"]
 
 
@@ -138,7 +142,7 @@ async def test_a_message_announced_out_of_order_is_preceded_by_the_one_before(
     )
     await quiet.record_bot_message(s.key, {"text": "from elsewhere"}, "livechat")
     await service.record_bot_message(s.key, {"text": "from here"}, "livechat")
-    await settle()
+    await sockets.until(2, "tab")
     assert sockets.texts("tab") == ["from elsewhere", "from here"]
 
 
@@ -165,6 +169,6 @@ async def test_two_visitors_never_see_each_others_messages(
     await connections.attach("b", b, None)
     await service.record_bot_message(a.key, {"text": "for a"}, "livechat")
     await service.record_bot_message(b.key, {"text": "for b"}, "livechat")
-    await settle()
+    await sockets.until(1, "a", "b")
     assert sockets.texts("a") == ["for a"]
     assert sockets.texts("b") == ["for b"]

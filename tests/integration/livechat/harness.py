@@ -11,16 +11,20 @@ from typing import Any
 
 import aiohttp
 import socketio
+from rasa.shared.core.events import UserUttered
 from sanic import Sanic
 
 from channels.inbox import InboxInput
 from channels.livechat import LiveChatInput
 from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.models import Author
 from handoff_plugin.services import Services
-from tests.servers import serve_sanic
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from tests.servers import eventually, serve_sanic
 
-QUIET = 0.8  # seconds without a message after which "the bot said nothing" is believed
-
+# Seconds without a bot message, counted once the visitor's message was handled, after which
+# "the bot said nothing" is believed: a reply would be on the socket already.
+QUIET = 0.8
 
 @dataclass
 class RunningServer:
@@ -28,11 +32,47 @@ class RunningServer:
     app: Sanic
     server: Any
     services: Services
+    channel: LiveChatInput
 
     @property
     def livechat(self) -> LiveChatService:
         service: LiveChatService = self.app.ctx.handoff_livechat
         return service
+
+    async def visitor_texts(self, sender_id: str) -> list[str | None]:
+        """What the visitor wrote, as the transcript keeps it (every channel, oldest first)."""
+        async with self.services.store.transaction() as tx:
+            conversation = await ConversationQueries(tx).conversation_by_sender(sender_id)
+        if conversation is None:
+            return []
+        messages = await self.livechat.messages_after(conversation.id, 0)
+        return [m.text for m in messages if m.author is Author.VISITOR]
+
+    async def tracker_user_texts(self, sender_id: str) -> list[str | None]:
+        tracker = await self.app.ctx.agent.tracker_store.retrieve(sender_id)
+        return [] if tracker is None else [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+    async def handled(self, sender_id: str, *said: str, timeout: float = 15) -> None:
+        """Wait until the visitor's latest messages `said` are kept in the transcript and logged in
+        Rasa's tracker: they arrived and their turn is over, so a bot reply (if any) is already on
+        its way. Tests of silence call this first, or they would also pass on a dropped message."""
+        expected = list(said)
+
+        async def arrived() -> bool:
+            kept = await self.visitor_texts(sender_id)
+            logged = await self.tracker_user_texts(sender_id)
+            return kept[-len(expected) :] == expected and logged[-len(expected) :] == expected
+
+        await eventually(arrived, f"the visitor's {expected} were kept and logged", timeout)
+
+    async def noticed_gone(self, tab: WebchatVisitor) -> None:
+        """Wait until the server has let go of `tab`'s socket (it delivers nothing more to it)."""
+
+        async def gone() -> bool:
+            runtime = self.channel._runtime
+            return runtime is None or runtime.connections.session_of(tab.server_sid) is None
+
+        await eventually(gone, "the server noticed the tab disconnect")
 
     async def stop(self) -> None:
         await self.server.before_stop()
@@ -48,6 +88,7 @@ class RunningServer:
         await self.services.close()
         fresh = await start_server(agent, await Services.create(layers), port)
         self.app, self.server, self.services = fresh.app, fresh.server, fresh.services
+        self.channel = fresh.channel
 
 
 async def start_server(agent: Any, services: Services, port: int) -> RunningServer:
@@ -61,7 +102,7 @@ async def start_server(agent: Any, services: Services, port: int) -> RunningServ
     app = run.configure_app([channel, RestInput(), inbox], enable_api=True, port=port)
     app.ctx.agent = agent
     server = await serve_sanic(app, port)
-    return RunningServer(f"http://127.0.0.1:{port}", app, server, services)
+    return RunningServer(f"http://127.0.0.1:{port}", app, server, services, channel)
 
 
 @dataclass
@@ -74,6 +115,7 @@ class WebchatVisitor:
     bot: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     errors: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     last_seq: int = 0
+    server_sid: str = ""  # this socket's id on the server (kept after it disconnects)
 
     def __post_init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -99,15 +141,18 @@ class WebchatVisitor:
 
     async def connect(self, session_id: str | None = None, **extra: Any) -> str:
         await self.sio.connect(self.url, transports=["polling"], socketio_path="/socket.io")
+        self.server_sid = str(self.sio.get_sid())
         await self.sio.emit("session_request", {"session_id": session_id, **extra})
-        confirmed = await asyncio.wait_for(self._confirmed.get(), 10)
-        self.session_id = confirmed["session_id"]
+        return await self.next_confirm()
+
+    async def next_confirm(self, timeout: float = 10) -> str:
+        """The session the server confirmed after a further `session_request`."""
+        self.session_id = (await asyncio.wait_for(self._confirmed.get(), timeout))["session_id"]
         return str(self.session_id)
 
     async def disconnect(self) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.sio.disconnect(), 3)
-        await asyncio.sleep(0.1)  # let the server notice
 
     async def say(self, text: Any, **extra: Any) -> None:
         data = {"message": text, "customData": self.custom_data, "session_id": self.session_id}
@@ -127,10 +172,12 @@ class WebchatVisitor:
                 texts.append((await self.next_bot(quiet)).get("text", ""))
         return texts
 
-    async def nothing_for(self, seconds: float = QUIET) -> list[dict[str, Any]]:
-        """What arrived within `seconds` (expected: nothing)."""
-        await asyncio.sleep(seconds)
+    async def bot_messages_within(self, seconds: float = QUIET) -> list[dict[str, Any]]:
+        """What the bot sends within `seconds` (expected: nothing; returns at the first message).
+        Only meaningful once the message it would answer is known to be handled (`handled`)."""
         got = []
+        with contextlib.suppress(asyncio.TimeoutError):
+            got.append(await self.next_bot(seconds))
         while not self.bot.empty():
             got.append(self.bot.get_nowait())
         return got

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,10 +10,11 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from handoff_plugin.models import AgentRef
 from tests.conftest import ROOT
-from tests.integration.livechat.harness import RunningServer
+from tests.integration.livechat.harness import QUIET, RunningServer
 from tests.integration.livechat.test_visitor_chat import conversation_of
 
 pytestmark = pytest.mark.slow
@@ -56,6 +58,18 @@ async def send(page: Page, text: str) -> None:
     await page.locator("textarea.rw-new-message").press("Enter")
 
 
+async def replies_within(page: Page, shown: int, seconds: float = QUIET) -> int:
+    """How many replies the widget shows beyond `shown` within `seconds` (expected: none; returns
+    at the first). Call it once the visitor's message is known to be handled."""
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function(
+            "n => document.querySelectorAll('.rw-response').length > n",
+            arg=shown,
+            timeout=seconds * 1000,
+        )
+    return await page.locator(".rw-response").count() - shown
+
+
 async def sender_id(page: Page) -> str:
     stored: Any = json.loads(await page.evaluate("localStorage.getItem('chat_session')"))
     return str(stored["session_id"]).split(".")[0]
@@ -93,8 +107,8 @@ async def test_a_visitor_chats_in_the_widget_escalates_and_meets_an_agent(
 
     shown = await replies.count()
     await send(page, "My parcel never arrived")
-    await page.wait_for_timeout(1500)
-    assert await replies.count() == shown  # the bot stays silent during live chat
+    await livechat_server.handled(await sender_id(page), "My parcel never arrived")
+    assert await replies_within(page, shown) == 0  # the bot stays silent during live chat
     await page.screenshot(path=str(ARTIFACTS / "livechat-agent-message.png"))
 
     await livechat_server.livechat.end_live_chat(conversation.id, ANN)

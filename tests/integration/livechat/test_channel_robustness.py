@@ -36,7 +36,7 @@ async def test_a_forged_session_id_gets_a_fresh_session_never_someone_elses(
                     f"private note for the victim ({forged!r:.10})",
                 )
                 assert await victim.next_bot()  # the victim gets it ...
-                assert await attacker.nothing_for(0.3) == []  # ... the attacker does not
+                assert await attacker.bot_messages_within(0.3) == []  # ... the attacker does not
             finally:
                 await attacker.disconnect()
         while not victim.bot.empty():
@@ -86,7 +86,7 @@ async def test_malformed_events_get_an_error_and_break_nothing(
             "invalid_event",
         ]
         await tab.emit("session_request", "garbage")  # a new session, not a crash
-        await asyncio.sleep(0.2)
+        await tab.next_confirm()
         await tab.say("hello")
         assert (await tab.next_bot())["text"].startswith("Hi! I'm the assistant")
 
@@ -103,7 +103,8 @@ async def test_a_flooding_visitor_is_throttled_and_others_are_not(
     async with visitor(livechat_server.url) as flooder, visitor(livechat_server.url) as calm:
         for n in range(25):
             await flooder.say(f"spam {n}")
-            await asyncio.sleep(0.02)  # engine.io takes at most 16 packets per polling request
+            # Paces the sender (engine.io takes at most 16 packets per polling request); not a wait.
+            await asyncio.sleep(0.02)
         error = await flooder.next_error()
         assert error["code"] == "rate_limited"
         assert error["retry_after"] > 0
@@ -124,6 +125,7 @@ async def test_a_reconnecting_visitor_gets_what_it_missed_once(
     conversation_id = await go_live(livechat_server, tab)
     seen = tab.last_seq
     await tab.disconnect()
+    await livechat_server.noticed_gone(tab)  # what follows is sent while the visitor is away
 
     for text in ("Are you there?", "I found your order.", "It ships today."):
         await livechat_server.livechat.send_agent_message(conversation_id, ANN, text)
@@ -138,6 +140,7 @@ async def test_a_reconnecting_visitor_gets_what_it_missed_once(
     await livechat_server.livechat.send_agent_message(conversation_id, ANN, "Anything else?")
     assert await back.texts_until_quiet() == ["Anything else?"]
     await back.disconnect()
+    await livechat_server.noticed_gone(back)
 
     # The widget does not say what it has seen: the server remembers what it delivered.
     await livechat_server.livechat.send_agent_message(conversation_id, ANN, "Bye for now.")
@@ -167,12 +170,8 @@ async def test_every_tab_of_a_visitor_receives_every_message(
                 "Hi both tabs",
             ]
         await tab2.say("typed in the second tab")
+        await livechat_server.handled(tab1.sender_id, "typed in the second tab")
         kept = await transcript(livechat_server.services.store, conversation.id)
-        for _ in range(50):
-            if kept[-1] == ("visitor", "typed in the second tab"):
-                break
-            await asyncio.sleep(0.1)
-            kept = await transcript(livechat_server.services.store, conversation.id)
         assert kept[-1] == ("visitor", "typed in the second tab")
     finally:
         await tab1.disconnect()
@@ -195,7 +194,7 @@ async def test_two_visitors_at_once_each_get_only_their_own_answers(
         assert not any("19 EUR" in t for t in ann_texts)
 
         await go_live(livechat_server, ann, "Only for Ann")
-        assert await bob.nothing_for(0.3) == []
+        assert await bob.bot_messages_within(0.3) == []
         await bob.say("hello")
         assert (await bob.next_bot())["text"].startswith("Hi! I'm the assistant")
 

@@ -29,8 +29,11 @@ async def test_a_restarted_server_keeps_a_live_chat_live(
     back = WebchatVisitor(livechat_server.url)
     assert await back.connect(session_id=token) == token
     await back.say("hello, are you still there?")
-    assert await back.nothing_for() == []
+    await livechat_server.handled(back.sender_id, "hello, are you still there?")
+    assert await back.bot_messages_within() == []
     assert await rest_say(livechat_server.url, back.sender_id, "hello") == []
+    await livechat_server.handled(back.sender_id, "hello, are you still there?", "hello")
+    assert await back.bot_messages_within() == []
     await livechat_server.livechat.send_agent_message(conversation_id, ANN, "Still here!")
     assert await back.texts_until_quiet() == ["Still here!"]
     await livechat_server.livechat.end_live_chat(conversation_id, ANN)
