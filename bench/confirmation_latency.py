@@ -173,6 +173,7 @@ def main() -> None:
             "HANDOFF_WEBHOOK_ENABLED": "true",
             "HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{receiver.port}/hook",
             "HANDOFF_WEBHOOK_SECRET": "bench-secret",
+            "HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver is on 127.0.0.1
             "HANDOFF_WEBHOOK_TIMEOUT": str(args.delay + 20),
             "HANDOFF_DELIVERY_LEASE_SECONDS": str(args.delay + 60),
         },

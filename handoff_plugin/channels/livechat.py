@@ -9,7 +9,7 @@ page with the rasa-webchat widget at `/webhooks/livechat/demo`. Everything it de
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,25 @@ from handoff_plugin.services import Services
 log = structlog.get_logger(__name__)
 
 DEMO_PAGE = Path(__file__).resolve().parent.parent / "web" / "livechat_demo.html"
+DEMO_ASSETS = {  # served next to the page: /webhooks/livechat/<name>
+    "demo.js": (DEMO_PAGE.with_suffix(".js"), "application/javascript"),
+    "demo.css": (DEMO_PAGE.with_suffix(".css"), "text/css"),
+}
+# Like the inbox's: no inline script, nothing from elsewhere. rasa-webchat's bundle injects its
+# CSS as <style> elements (style-loader, no nonce support), so styles need 'unsafe-inline'; CSS
+# cannot run script, and its Google Fonts @import stays blocked (system fonts are used). Its
+# icons and icon font are data: URIs; socket.io polls and upgrades to a websocket on this origin.
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+DEMO_HEADERS = {
+    "Content-Security-Policy": DEMO_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 _pages = Environment(
     loader=FileSystemLoader(str(DEMO_PAGE.parent)),
     autoescape=select_autoescape(["html"]),
@@ -71,9 +90,14 @@ class LiveChatOutput(OutputChannel):
 
 def render_demo_page(chatbot_name: str, socket_path: str, script_url: str = "webchat.js") -> str:
     """The demo page. Values are escaped for where they land: HTML text, or JSON (`tojson`,
-    which also escapes `<`, `>`, `&` and `'`) inside the page's script."""
+    which also escapes `<`, `>`, `&` and `'`) in the page's data block, which its script
+    (`demo.js`, a file: the CSP allows no inline script) reads."""
     return _pages.get_template(DEMO_PAGE.name).render(
-        chatbot_name=chatbot_name, socket_path=socket_path, script_url=script_url
+        chatbot_name=chatbot_name,
+        config={"socketPath": socket_path, "title": chatbot_name},
+        script_url=script_url,
+        demo_script_url="demo.js",
+        css_url="demo.css",
     )
 
 
@@ -181,7 +205,24 @@ class LiveChatInput(InputChannel):
         async def demo(_: Request) -> HTTPResponse:
             current = await self._runtime.service.settings.current() if self._runtime else settings
             page = render_demo_page(current.chatbot.name, livechat.socket_path)
-            return response.html(page)
+            return response.html(page, headers=DEMO_HEADERS)
+
+        def demo_asset(name: str) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
+            path, mime_type = DEMO_ASSETS[name]
+
+            async def serve(_: Request) -> HTTPResponse:
+                return await response.file(
+                    str(path),
+                    mime_type=f"{mime_type}; charset=utf-8",
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+                )
+
+            return serve
+
+        for name in DEMO_ASSETS:
+            blueprint.add_route(
+                demo_asset(name), f"/{name}", methods=["GET"], name=f"demo_{name[5:]}"
+            )
 
         @blueprint.route("/webchat.js", methods=["GET"])
         async def webchat_script(_: Request) -> HTTPResponse:

@@ -170,7 +170,11 @@ async def _webhook_test() -> int:
             "handoff: webhook.url is empty; set HANDOFF_WEBHOOK_URL to the receiver's URL"
         )
     result = await send_test_webhook(settings)
-    signed = "yes (X-Signature-256)" if result.signed else "no (webhook.secret is empty)"
+    signed = (
+        "yes (X-Signature-256, webhook-signature)"
+        if result.signed
+        else f"no ({result.unsigned_reason})"
+    )
     print(f"POST {result.url}")
     print(f"  event: {TEST_EVENT}   webhook-id: {result.message_id}   signed: {signed}")
     print(f"  body: {result.body}")

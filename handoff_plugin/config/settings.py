@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
 
-from handoff_plugin.addresses import normalize_email
+from handoff_plugin.addresses import check_http_url, normalize_email
 from handoff_plugin.config.section import Invalid as _Invalid
 from handoff_plugin.config.section import Section as _Section
 from handoff_plugin.config.texts import LocalizationSettings, Texts
@@ -29,8 +29,8 @@ ENV_PREFIX = "HANDOFF_"
 
 
 def _check_url(value: str, key: str) -> str:
-    if value and not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://example.com/{key}")
+    if value:
+        check_http_url(value, f"https://example.com/{key}")
     return value.rstrip("/") if key == "public_url" else value
 
 
@@ -160,11 +160,25 @@ class WebhookSettings(_Section):
     enabled: bool = False
     url: str = ""
     secret: SecretStr = SecretStr("")
+    # Secrets being rotated out, ";"-separated: each also signs `webhook-signature`, so a receiver
+    # still holding an old one keeps verifying until it has the new `secret`.
+    previous_secrets: SecretStr = SecretStr("")
     timeout: float = Field(default=10.0, gt=0)
+    # Off: a URL whose host is (or resolves to) a loopback, private, link-local or other
+    # non-public address is refused before connecting (SSRF). Local receivers need it on.
+    allow_private_addresses: bool = False
 
     @validator("url")
     def _url(cls, value: str) -> str:  # noqa: N805
         return _check_url(value, "url")
+
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The secret, then the previous ones; empty when the webhook is not signed."""
+        current = self.secret.get_secret_value()
+        if not current:
+            return ()
+        previous = self.previous_secrets.get_secret_value().split(";")
+        return (current, *(p.strip() for p in previous if p.strip() and p.strip() != current))
 
     @root_validator(skip_on_failure=True)
     def _enabled_needs_url(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -413,6 +427,8 @@ def _shown(key: str, value: Any) -> Any:
     """The value as an error may repeat it: secrets never."""
     if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
         return "********"
+    if isinstance(value, str) and len(value) > 200:  # a 250 KB value is named, not repeated
+        return f"{value[:60]}... ({len(value)} characters)"
     return value
 
 

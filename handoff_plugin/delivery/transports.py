@@ -15,6 +15,7 @@ and answer as scripted, so unit tests cover every classification rule without a 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 
 import aiohttp
 import aiosmtplib
+from aiohttp.abc import AbstractResolver
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -71,18 +73,37 @@ class HttpReply:
 
 class HttpTransport(Protocol):
     async def post(
-        self, url: str, *, body: bytes, headers: Mapping[str, str], timeout: float
+        self,
+        url: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        addresses: Sequence[str] | None = None,
     ) -> HttpReply:
-        """POST once, never following redirects. Raises `TransportError` if nothing answered."""
+        """POST once, never following redirects. Raises `TransportError` if nothing answered.
+
+        `addresses`: connect only to these IPs of the URL's host (checked by `GuardedTransport`)."""
         ...
 
 
 class AiohttpTransport:
     async def post(
-        self, url: str, *, body: bytes, headers: Mapping[str, str], timeout: float
+        self,
+        url: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        addresses: Sequence[str] | None = None,
     ) -> HttpReply:
+        connector = None
+        if addresses is not None:
+            connector = aiohttp.TCPConnector(resolver=PinnedResolver(addresses))
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as s:
+            async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=timeout), connector=connector
+            ) as s:
                 async with s.post(
                     url, data=body, headers=dict(headers), allow_redirects=False
                 ) as response:
@@ -98,12 +119,40 @@ class AiohttpTransport:
             raise TransportError(str(error) or type(error).__name__) from error
 
 
+class PinnedResolver(AbstractResolver):
+    """Answers every lookup with the addresses already checked, so aiohttp connects to those and
+    never asks DNS again. (aiohttp skips resolvers for IP literals: those were checked as they
+    are.) TLS still verifies the certificate against the URL's host name."""
+
+    def __init__(self, addresses: Sequence[str]) -> None:
+        self.addresses = list(addresses)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: int = socket.AF_INET
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in self.addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class HttpRequest:
     url: str
     body: bytes
     headers: dict[str, str]
     timeout: float
+    addresses: tuple[str, ...] | None = None  # the pinned IPs, when a guard checked them
 
 
 class MemoryHttpTransport:
@@ -119,9 +168,16 @@ class MemoryHttpTransport:
         self.replies.extend(replies)
 
     async def post(
-        self, url: str, *, body: bytes, headers: Mapping[str, str], timeout: float
+        self,
+        url: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        addresses: Sequence[str] | None = None,
     ) -> HttpReply:
-        self.requests.append(HttpRequest(url, body, dict(headers), timeout))
+        pinned = tuple(addresses) if addresses is not None else None
+        self.requests.append(HttpRequest(url, body, dict(headers), timeout, pinned))
         reply = self.replies.popleft() if self.replies else self.default
         if isinstance(reply, Exception):
             raise reply

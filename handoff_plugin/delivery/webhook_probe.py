@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 
 from handoff_plugin.clock import utc_now
 from handoff_plugin.config.settings import Settings
 from handoff_plugin.delivery.notifiers.base import build_webhook_body
 from handoff_plugin.delivery.notifiers.webhook import WebhookNotifier, classify, encode_body
+from handoff_plugin.delivery.outbound import AddressRefused
 from handoff_plugin.delivery.outbox import new_message_id
 from handoff_plugin.delivery.transports import HttpTransport, TransportError
 from handoff_plugin.models import Escalation, Trigger, Visitor
@@ -29,6 +31,11 @@ MEANING = {
     "failed": "a real escalation would NOT be retried",
     "disabled": "a real escalation would turn the webhook off",
 }
+NO_SECRET = "no signing secret is set (webhook.secret)"
+OTHER_URL = (
+    "this URL is not the saved webhook.url, and test events to other URLs are never signed "
+    "with the saved secret; save the URL first to test signed requests"
+)
 
 
 def sample_body(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
@@ -58,6 +65,7 @@ class WebhookTestResult:
     elapsed_ms: int
     meaning: str
     error: str | None = None
+    unsigned_reason: str | None = None  # why `signed` is false
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,10 +74,17 @@ class WebhookTestResult:
 async def send_test_webhook(
     settings: Settings, url: str | None = None, transport: HttpTransport | None = None
 ) -> WebhookTestResult:
-    """POST the test event once to `url` (default: webhook.url); network errors are reported."""
-    notifier = WebhookNotifier(
-        settings.webhook.copy(update={"url": url or settings.webhook.url}), transport=transport
-    )
+    """POST the test event once to `url` (default: webhook.url); network errors are reported.
+
+    Only the saved URL gets the saved secret's signature: a signed request to any URL an admin
+    types would hand out signatures a real receiver accepts, to a place that is not it."""
+    target = url or settings.webhook.url
+    update: dict[str, Any] = {"url": target}
+    unsigned = None if settings.webhook.secret.get_secret_value() else NO_SECRET
+    if target != settings.webhook.url:
+        update.update(secret=SecretStr(""), previous_secrets=SecretStr(""))
+        unsigned = OTHER_URL
+    notifier = WebhookNotifier(settings.webhook.copy(update=update), transport=transport)
     body = encode_body(sample_body(settings))
     message_id = new_message_id()
     started = time.monotonic()
@@ -80,12 +95,17 @@ async def send_test_webhook(
             message_id=message_id,
             body=body.decode("utf-8"),
             signed=bool(notifier.secret),
+            unsigned_reason=unsigned,
             elapsed_ms=int((time.monotonic() - started) * 1000),
             **fields,
         )
 
     try:
         response = await notifier.post(body, message_id)
+    except AddressRefused as exc:
+        outcome = result(
+            delivered=False, status=None, reason="", answer="", meaning="", error=str(exc)
+        )
     except TransportError as exc:
         error = (
             f"no answer within {notifier.timeout:g} s (webhook.timeout)"

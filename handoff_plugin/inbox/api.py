@@ -15,6 +15,7 @@ from datetime import date, datetime, timezone
 
 import structlog
 
+from handoff_plugin.addresses import check_http_url
 from handoff_plugin.delivery.webhook_probe import send_test_webhook
 from handoff_plugin.errors import ConfigurationError, InvalidInput, NotFound, Unavailable
 from handoff_plugin.errors import PermissionDenied as Forbidden
@@ -57,7 +58,6 @@ Result = Response | StreamResponse
 Handler = Callable[["Call"], Awaitable[Result]]
 MAX_ID = 2**31 - 1
 MAX_LOGIN_BODY = 4 * 1024  # an email and a password; larger is not a login
-_URL = re.compile(r"^https?://[^\s/]+\S*$")
 
 
 @dataclass(frozen=True)
@@ -292,11 +292,12 @@ class InboxApi:
         url = body.get("url") or settings.webhook.url
         if not url:
             raise SettingsRejected("Set the webhook URL first.", "webhook.url")
-        if not isinstance(url, str) or not _URL.match(url):
-            raise SettingsRejected(
-                f"{url!r} is not an http(s) URL, e.g. https://example.com/hooks/handoff",
-                "webhook.url",
-            )
+        if not isinstance(url, str):
+            raise SettingsRejected("webhook.url must be a string", "webhook.url")
+        try:
+            check_http_url(url)  # length first: a 250 KB value is refused without parsing
+        except ValueError as exc:
+            raise SettingsRejected(f"webhook.url {exc}", "webhook.url") from None
         result = await send_test_webhook(settings, url)
         return json_response(result.as_dict())
 

@@ -80,10 +80,15 @@ async def review(store: Store, period: Period) -> Review:
     return Review(period, [Day(d, items) for d, items in by_day.items()], len(rows) > MAX_ROWS)
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (the
+# full-width forms too: some normalise them), even after leading spaces.
+_FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
+    """A CSV cell a spreadsheet will not run as a formula: such text gets a leading `'`."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.lstrip(" ")[:1] in _FORMULA_STARTS else text
 
 
 def to_csv(report: Review) -> str:

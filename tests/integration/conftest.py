@@ -79,6 +79,7 @@ class NotificationServers:
             "HANDOFF_WEBHOOK_ENABLED": "true",
             "HANDOFF_WEBHOOK_URL": f"{self.webhook.url}/hooks/handoff",
             "HANDOFF_WEBHOOK_SECRET": self.webhook_secret,
+            "HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver is on 127.0.0.1
         }
 
 

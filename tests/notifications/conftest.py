@@ -106,6 +106,7 @@ def webhook_section(webhook: HttpServer, **extra: Any) -> dict[str, Any]:
         "url": f"{webhook.url}/hooks/handoff",
         "secret": WEBHOOK_SECRET,
         "timeout": 5,
+        "allow_private_addresses": True,  # the receiver is on 127.0.0.1
         **extra,
     }
 

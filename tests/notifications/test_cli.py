@@ -88,6 +88,7 @@ async def test_webhook_test_sends_a_marked_signed_event_and_prints_the_answer(
     webhook: HttpServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"{webhook.url}/hooks/handoff")
+    monkeypatch.setenv("HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
     monkeypatch.setenv("HANDOFF_WEBHOOK_SECRET", WEBHOOK_SECRET)
     webhook.answer(Answer(202, b"thanks, got it"))
 
@@ -109,6 +110,7 @@ async def test_webhook_test_reports_a_failing_receiver(
     webhook: HttpServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"{webhook.url}/hooks/handoff")
+    monkeypatch.setenv("HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
     webhook.answer(Answer(401, b"bad signature"))
     assert await handoff_cli("webhook", "test") == 1
     printed = capsys.readouterr().out
@@ -128,6 +130,7 @@ async def test_webhook_enable_undoes_the_off_that_a_410_saved(
     assert (await handoff.settings.current()).webhook.enabled is False
     monkeypatch.setenv("HANDOFF_WEBHOOK_ENABLED", "true")
     monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"{webhook.url}/hooks/handoff")
+    monkeypatch.setenv("HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
 
     assert await handoff_cli("webhook", "enable") == 0
 

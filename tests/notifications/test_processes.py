@@ -182,6 +182,7 @@ async def test_a_notification_survives_killing_the_action_server_mid_send(
         HANDOFF_WEBHOOK_URL=f"{webhook.url}/hooks/handoff",
         HANDOFF_WEBHOOK_SECRET=WEBHOOK_SECRET,
         HANDOFF_WEBHOOK_TIMEOUT="5",
+        HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true",
         HANDOFF_DELIVERY_LEASE_SECONDS="6",
     )
     log = tmp_path / "actions.log"

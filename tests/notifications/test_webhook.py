@@ -188,7 +188,12 @@ async def test_an_unreachable_receiver_is_retried(
     from tests.servers import free_port
 
     handoff = make_handoff(
-        webhook={"enabled": True, "url": f"http://127.0.0.1:{free_port()}/hook", "timeout": 2}
+        webhook={
+            "enabled": True,
+            "url": f"http://127.0.0.1:{free_port()}/hook",
+            "timeout": 2,
+            "allow_private_addresses": True,
+        }
     )
     await handoff.escalate()
     await handoff.deliver()

@@ -18,9 +18,15 @@ def test_the_chatbot_name_is_shown_as_text_in_the_page() -> None:
 
 def test_the_widget_gets_the_chatbot_name_and_socket_path_unchanged() -> None:
     page = render_demo_page(NAME, "/chat/socket.io")
-    title = re.search(r"title: (.*),\n", page)
-    path = re.search(r"socketPath: (.*),\n", page)
-    assert title is not None and path is not None
-    assert json.loads(title.group(1)) == NAME  # the widget shows exactly the configured name
-    assert json.loads(path.group(1)) == "/chat/socket.io"
-    assert page.count("</script>") == 2  # the widget's script tag and the page's own
+    data = re.search(r'<script type="application/json" id="demo-config">(.*?)</script>', page)
+    assert data is not None
+    config = json.loads(data.group(1))
+    assert config["title"] == NAME  # the widget shows exactly the configured name
+    assert config["socketPath"] == "/chat/socket.io"
+    # the data block, the widget's script and the page's own (a file): nothing else, no inline code
+    assert page.count("</script>") == 3
+    assert re.findall(r"<script(?: [^>]*)?>", page) == [
+        '<script type="application/json" id="demo-config">',
+        '<script src="webchat.js">',
+        '<script src="demo.js">',
+    ]

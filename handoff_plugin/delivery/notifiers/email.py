@@ -155,6 +155,16 @@ class EmailNotifier:
 
 
 CONSOLE_BANNER = "=" * 20
+# C0 controls but newline and tab, DEL, and C1 controls (0x9b is a one-byte CSI): printed raw, a
+# visitor's ESC sequences could rewrite the operator's terminal (colours, cursor, title, links).
+_TERMINAL_CONTROLS = dict.fromkeys(
+    [c for c in range(0x20) if c not in (0x09, 0x0A)] + [0x7F, *range(0x80, 0xA0)]
+)
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with the control characters a terminal would act on removed."""
+    return text.translate(_TERMINAL_CONTROLS)
 
 
 class ConsoleEmailNotifier:
@@ -179,7 +189,7 @@ class ConsoleEmailNotifier:
         stream.write(
             f"{CONSOLE_BANNER} handoff: email NOT sent - no SMTP server configured "
             f"(set HANDOFF_EMAIL_SMTP_HOST); this is what it would say {CONSOLE_BANNER}\n"
-            f"{headers}\n\n{text}"
+            f"{terminal_safe(headers)}\n\n{terminal_safe(text)}"
             f"{CONSOLE_BANNER} end of email {CONSOLE_BANNER}\n"
         )
         stream.flush()

@@ -11,7 +11,15 @@ from handoff_plugin import __version__
 from handoff_plugin.clock import utc_now
 from handoff_plugin.config.settings import WebhookSettings
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
-from handoff_plugin.delivery.signing import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from handoff_plugin.delivery.outbound import AddressRefused, GuardedTransport
+from handoff_plugin.delivery.signing import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+    sign_standard,
+)
 from handoff_plugin.delivery.transports import (
     AiohttpTransport,
     HttpReply,
@@ -35,24 +43,36 @@ class WebhookNotifier:
         transport: HttpTransport | None = None,
     ) -> None:
         self.url = settings.url
-        self.secret = settings.secret.get_secret_value()
+        self.secrets = settings.signing_secrets()
         self.timeout = settings.timeout
         self.clock = clock
-        self.transport = transport or AiohttpTransport()
+        # The default refuses non-public addresses; an injected transport is the test's business.
+        self.transport = transport or GuardedTransport(
+            AiohttpTransport(), allow_private=settings.allow_private_addresses
+        )
+
+    @property
+    def secret(self) -> str:
+        return self.secrets[0] if self.secrets else ""
 
     def headers(self, body: bytes, message_id: str) -> dict[str, str]:
+        timestamp = int(self.clock().timestamp())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"rasa-handoff/{__version__}",
             ID_HEADER: message_id,
-            TIMESTAMP_HEADER: str(int(self.clock().timestamp())),
+            TIMESTAMP_HEADER: str(timestamp),
         }
-        if self.secret:
+        if self.secrets:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
+            headers[STANDARD_SIGNATURE_HEADER] = sign_standard(
+                message_id, timestamp, body, self.secrets
+            )
         return headers
 
     async def post(self, body: bytes, message_id: str) -> HttpReply:
-        """POST `body` once, signed. Raises `TransportError` when nothing answered."""
+        """POST `body` once, signed. Raises `TransportError` when nothing answered, and
+        `AddressRefused` (before connecting) when the URL's host is not a public address."""
         return await self.transport.post(
             self.url, body=body, headers=self.headers(body, message_id), timeout=self.timeout
         )
@@ -60,6 +80,8 @@ class WebhookNotifier:
     async def send(self, notification: Notification) -> DeliveryResult:
         try:
             reply = await self.post(encode_body(notification.body), notification.message_id)
+        except AddressRefused as error:
+            return DeliveryResult.failed(str(error))
         except TransportError as error:
             if error.timed_out:
                 return DeliveryResult.retry(f"no answer from the webhook within {self.timeout:g} s")

@@ -143,6 +143,7 @@ async def inbox(store: Store, database_url: str) -> AsyncIterator[InboxServer]:
     layers: list[dict[str, Any]] = [
         {"database": {"url": database_url}, "chatbot": {"name": "Test Bot"}},
         {"inbox": {"public_url": "http://inbox.test/webhooks/inbox"}},
+        {"webhook": {"allow_private_addresses": True}},  # the `receiver` is on 127.0.0.1
     ]
     server = await start_inbox(store, layers)
     yield server

@@ -53,6 +53,16 @@ async def page(chromium: str) -> AsyncIterator[Page]:
         await browser.close()
 
 
+def csp_violations(page: Page) -> list[str]:
+    """What the page's Content-Security-Policy refused, as Chromium reports it on the console."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return refused
+
+
 async def send(page: Page, text: str) -> None:
     await page.locator("textarea.rw-new-message").fill(text)
     await page.locator("textarea.rw-new-message").press("Enter")
@@ -81,8 +91,10 @@ async def test_a_visitor_chats_in_the_widget_escalates_and_meets_an_agent(
     ARTIFACTS.mkdir(exist_ok=True)
     websockets: list[str] = []
     page.on("websocket", lambda ws: websockets.append(ws.url))
+    refused = csp_violations(page)
     response = await page.goto(f"{livechat_server.url}/webhooks/livechat/demo")
     assert response is not None and response.ok
+    assert "script-src 'self';" in response.headers["content-security-policy"]
     await page.locator("button.rw-launcher").click()  # shown once the session is confirmed
     replies = page.locator(".rw-response")
 
@@ -97,6 +109,9 @@ async def test_a_visitor_chats_in_the_widget_escalates_and_meets_an_agent(
     )
 
     assert any("/socket.io/" in url for url in websockets)  # the widget upgraded from polling
+    # Under the page's strict CSP: the widget's own code, styles, icons and socket all allowed;
+    # only its Google Fonts @import is refused (by design: nothing from elsewhere).
+    assert [r for r in refused if "fonts.googleapis.com" not in r] == []
     conversation = await conversation_of(livechat_server.services.store, await sender_id(page))
     assert conversation.state == "escalated"
     await livechat_server.livechat.send_agent_message(

@@ -147,7 +147,7 @@
         (r.delivered ? " — delivered." : " — not delivered.");
       box.appendChild(el("p", { className: "test-head", text: head }));
       if (r.meaning) box.appendChild(el("p", { className: "muted", text: "So " + r.meaning + "." }));
-      box.appendChild(el("p", { className: "muted", text: r.signed ? "Signed with X-Signature-256." : "Not signed (no signing secret set)." }));
+      box.appendChild(el("p", { className: "muted", text: r.signed ? "Signed (X-Signature-256 and webhook-signature)." : "Not signed: " + (r.unsigned_reason || "no signing secret set") + "." }));
       if (r.answer) box.appendChild(el("pre", { className: "answer", text: r.answer }));
     } catch (e) {
       clear(box);
