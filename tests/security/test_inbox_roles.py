@@ -62,6 +62,7 @@ async def server(
     layers: list[dict[str, Any]] = [
         {"database": {"url": database_url}, "chatbot": {"name": "Test Bot"}},
         {"inbox": {"public_url": "http://inbox.test/webhooks/inbox"}},
+        {"webhook": {"allow_private_addresses": True}},  # the `receiver` is on 127.0.0.1
     ]
     running = await start_inbox(store, layers, passwords=Passwords(hasher))
     yield running
