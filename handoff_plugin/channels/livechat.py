@@ -202,10 +202,10 @@ class LiveChatInput(InputChannel):
             peer = request.ip if request is not None else None
             refused = runtime.limits.socket_opened(sid, client_address(peer, values, header))
             if refused is not None:
-                # The socket never opens, so the answer is socket.io's connect_error, whose
-                # data has the livechat_error shape.
+                # The socket never opens, so the answer is socket.io's connect_error; its
+                # `data` is what a livechat_error would carry.
                 log.info("handoff.livechat.refused", code=refused.code)
-                raise SocketRefused(refused.as_event())
+                raise SocketRefused(refused.message, refused.as_event())
             return True
 
         @sio.on("disconnect")
