@@ -61,6 +61,8 @@ def rasa_server(kind: str, model: Path, workdir: Path) -> Iterator[str]:
         "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/handoff-{kind}.db",
         "HANDOFF_LIVECHAT_RATE_LIMIT_BURST": "100000",
         "HANDOFF_LIVECHAT_RATE_LIMIT_PER_MINUTE": "100000",
+        "HANDOFF_LIVECHAT_RATE_LIMIT_PER_ADDRESS_BURST": "100000",
+        "HANDOFF_LIVECHAT_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000",
     }
     log = workdir / f"rasa-{kind}.log"
     rasa = Path(sys.executable).parent / "rasa"

@@ -48,6 +48,14 @@ def visitor_ref_json(
     return {"id": visitor_id, "email": email, "name": full_name(first_name, last_name)}
 
 
+def short_id(sender_id: str | None) -> str:
+    """A sender id as logs show it: a prefix to correlate lines, never the whole id (it is the
+    visitor's session key on some channels)."""
+    if not sender_id:
+        return ""
+    return sender_id if len(sender_id) <= 8 else f"{sender_id[:8]}\u2026"
+
+
 class ConversationState(str, Enum):
     BOT = "bot"  # the bot answers
     ESCALATED = "escalated"  # waiting for an agent; the bot still answers

@@ -12,6 +12,9 @@ import pytest
 from handoff_plugin.config.settings import Settings, StaticSettings, build_settings
 from handoff_plugin.store import Store, open_store
 
+# One action server, model and Rasa server per session, for tests/integration and tests/security.
+pytest_plugins = ["tests.integration.rasa_servers"]
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "models" / "handoff.tar.gz"
 

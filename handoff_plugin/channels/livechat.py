@@ -20,12 +20,13 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from handoff_plugin.channels.wiring import livechat_service
 from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.livechat.broker import Subscription
 from handoff_plugin.livechat.connections import VisitorConnections
-from handoff_plugin.livechat.limits import RateLimiter
+from handoff_plugin.livechat.limits import VisitorLimits, client_address
 from handoff_plugin.livechat.service import CHANNEL, LiveChatService
 from handoff_plugin.livechat.widget import (
     ERROR_EVENT,
@@ -35,6 +36,7 @@ from handoff_plugin.livechat.widget import (
     ProtocolError,
     parse_user_uttered,
 )
+from handoff_plugin.models import short_id
 from handoff_plugin.services import Services
 
 log = structlog.get_logger(__name__)
@@ -125,16 +127,15 @@ class _SocketBlueprint(Blueprint):
 
 
 class _Runtime:
-    """What exists once the server runs: the service, this process's sockets, the rate limit."""
+    """What exists once the server runs: the service, this process's sockets, the limits."""
 
     def __init__(
         self, service: LiveChatService, connections: VisitorConnections, settings: Settings
     ):
         self.service = service
         self.connections = connections
-        self.limiter = RateLimiter(
-            settings.livechat.rate_limit_burst, settings.livechat.rate_limit_per_minute
-        )
+        self.limits = VisitorLimits(settings.livechat)
+        self.proxy_header = settings.livechat.trusted_proxy_header
         self.max_length = settings.livechat.max_message_length
         self.subscription: Subscription | None = None
         self.delivery: asyncio.Task[None] | None = None
@@ -174,7 +175,7 @@ class LiveChatInput(InputChannel):
             await sio.emit(event, data, to=to)
 
         async def refuse(sid: str, error: ProtocolError, key: str | None = None) -> None:
-            log.info("handoff.livechat.refused", code=error.code, session=(key or "")[:8])
+            log.info("handoff.livechat.refused", code=error.code, session=short_id(key))
             await sio.emit(ERROR_EVENT, error.as_event(), to=sid)
 
         @blueprint.listener("before_server_start")
@@ -238,12 +239,26 @@ class LiveChatInput(InputChannel):
             )
 
         @sio.on("connect")
-        async def connect(sid: str, _environ: dict[str, Any], _auth: Any = None) -> bool:
+        async def connect(sid: str, environ: dict[str, Any], _auth: Any = None) -> bool:
+            runtime = self._runtime
+            if runtime is None:
+                return True  # session_request answers `not_ready`
+            request = environ.get("sanic.request")
+            header = runtime.proxy_header
+            values = request.headers.getall(header, []) if request is not None and header else []
+            peer = request.ip if request is not None else None
+            refused = runtime.limits.socket_opened(sid, client_address(peer, values, header))
+            if refused is not None:
+                # The socket never opens, so the answer is socket.io's connect_error; its
+                # `data` is what a livechat_error would carry.
+                log.info("handoff.livechat.refused", code=refused.code)
+                raise SocketRefused(refused.message, refused.as_event())
             return True
 
         @sio.on("disconnect")
         async def disconnect(sid: str, _reason: Any = None) -> None:
             if self._runtime is not None:
+                self._runtime.limits.socket_closed(sid)
                 await self._runtime.connections.detach(sid)
 
         @sio.on(SESSION_REQUEST)
@@ -254,6 +269,11 @@ class LiveChatInput(InputChannel):
                 return
             data = data if isinstance(data, dict) else {}
             opened = await runtime.service.open_session(data.get("session_id"))
+            if opened.is_new:  # a session costs nothing to mint: limited per address
+                too_many = runtime.limits.session_minted(sid)
+                if too_many is not None:
+                    await refuse(sid, too_many)
+                    return
             last_seq = data.get("last_seq")
             if opened.is_new or not isinstance(last_seq, int) or isinstance(last_seq, bool):
                 last_seq = None
@@ -267,14 +287,8 @@ class LiveChatInput(InputChannel):
             if runtime is None or key is None:
                 await refuse(sid, ProtocolError("no_session", "send session_request first"))
                 return
-            wait = runtime.limiter.try_acquire(key)
-            if wait:
-                throttled = ProtocolError(
-                    "rate_limited",
-                    "You are sending messages too quickly; this one was not delivered. "
-                    "Please wait a moment and send it again.",
-                    retry_after=wait,
-                )
+            throttled = runtime.limits.message(sid, key)
+            if throttled is not None:
                 await refuse(sid, throttled, key)
                 return
             parsed = parse_user_uttered(data, runtime.max_length)
@@ -293,7 +307,7 @@ class LiveChatInput(InputChannel):
             try:
                 await on_new_message(message)
             except Exception:  # the visitor must learn that this message was not handled
-                log.exception("handoff.livechat.turn_failed", session=key[:8])
+                log.exception("handoff.livechat.turn_failed", session=short_id(key))
                 failed = ProtocolError(
                     "internal_error", "Sorry, that message could not be handled."
                 )

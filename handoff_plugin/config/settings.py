@@ -224,7 +224,23 @@ class LivechatSettings(_Section):
     max_message_length: int = Field(default=2000, ge=1, le=100_000)
     rate_limit_burst: int = Field(default=10, ge=1)
     rate_limit_per_minute: int = Field(default=30, ge=1)
+    # One client address (a household or an office behind NAT) shares these.
+    rate_limit_per_address_burst: int = Field(default=30, ge=1)
+    rate_limit_per_address_per_minute: int = Field(default=120, ge=1)
+    sessions_per_address_per_minute: int = Field(default=20, ge=1)
+    sockets_per_address: int = Field(default=20, ge=1)
+    trusted_proxy_header: str = ""
     webchat_script: str = "vendor/rasa-webchat/index.js"
+
+    @validator("trusted_proxy_header")
+    def _header(cls, value: str) -> str:  # noqa: N805
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9-]+", value):
+            raise ValueError(
+                "must be an HTTP header name such as X-Forwarded-For or X-Real-IP, "
+                "or empty to use the connection's own address"
+            )
+        return value
 
     @validator("cors_allowed_origins", pre=True)
     def _origins(cls, value: Any) -> tuple[str, ...]:  # noqa: N805

@@ -14,6 +14,7 @@ from handoff_plugin.models import (
     TranscriptLine,
     Trigger,
     VisitorProfile,
+    short_id,
 )
 from handoff_plugin.store import Store
 from handoff_plugin.store.engine import StoreTransaction
@@ -66,7 +67,7 @@ class EscalationService:
         settings = await self.settings.current()
         texts = settings.localization.for_language(request.language)
         if not settings.escalations.enabled:
-            log.info("handoff.escalation.unavailable", sender_id=request.sender_id)
+            log.info("handoff.escalation.unavailable", sender=short_id(request.sender_id))
             return EscalationOutcome("unavailable", texts.render("unavailable"))
 
         async with self.store.transaction() as tx:

@@ -13,6 +13,7 @@ tracker lock of the conversation, so concurrent turns never interleave with them
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ from typing import Any, Protocol
 import structlog
 
 from handoff_plugin.config.settings import SettingsProvider
-from handoff_plugin.errors import InvalidInput, NotFound
+from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
 from handoff_plugin.livechat.sessions import SessionSigner
+from handoff_plugin.livechat.widget import MAX_METADATA_BYTES
 from handoff_plugin.models import (
     AgentRef,
     Author,
@@ -74,6 +76,16 @@ class Transcript(Protocol):
 
     async def append(self, sender_id: str, events: Sequence[TranscriptEvent]) -> None:
         """Append to the tracker; the caller holds `lock(sender_id)`."""
+
+
+class WrongChannel(PermissionDenied):
+    """A message on one channel named a conversation that started on another: a session is
+    bound to its channel, so knowing a sender id never opens a conversation elsewhere."""
+
+    def __init__(self, bound_to: str, arrived_on: str | None) -> None:
+        super().__init__(f"this conversation belongs to the {bound_to!r} channel")
+        self.bound_to = bound_to
+        self.arrived_on = arrived_on
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,15 @@ class LiveChatService:
             state = await LiveChatQueries(tx).state_of_sender(sender_id)
         return state or ConversationState.BOT
 
+    async def refusal_of(self, text: str | None, metadata: Mapping[str, Any] | None) -> str | None:
+        """Why a visitor message on any channel is too big to accept (a code), or None."""
+        settings = await self.settings.current()
+        if text is not None and len(text) > settings.livechat.max_message_length:
+            return "message_too_long"
+        if metadata and len(json.dumps(metadata, default=str)) > MAX_METADATA_BYTES:
+            return "metadata_too_large"
+        return None
+
     async def record_visitor_message(
         self,
         sender_id: str,
@@ -148,10 +169,14 @@ class LiveChatService:
         metadata: Mapping[str, Any] | None,
         channel: str | None,
     ) -> tuple[Conversation, ChatMessage]:
-        """Keep a visitor message; the returned conversation says who answers it."""
+        """Keep a visitor message; the returned conversation says who answers it.
+
+        Raises WrongChannel (storing nothing) if the conversation started on another channel."""
         payload = {"metadata": dict(metadata)} if metadata else None
         async with self.store.transaction() as tx:
             conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
+            if conversation.channel is not None and conversation.channel != channel:
+                raise WrongChannel(conversation.channel, channel)
             message = await LiveChatQueries(tx).append_message(
                 conversation, Author.VISITOR, text, payload, channel=channel
             )

@@ -1,14 +1,13 @@
-"""A real action server (subprocess), the trained model loaded in process, and a Rasa server
-with the livechat, REST and inbox channels on top of them, once per session."""
+"""Helpers of the integration tests; the shared servers themselves (action server, trained
+model, Rasa server) are fixtures in tests/integration/rasa_servers.py."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,11 @@ from typing import Any
 import pytest
 
 from handoff_plugin.config.settings import base_layers
-from handoff_plugin.rasa_bridge import pause_guard
-from handoff_plugin.services import Services
 from handoff_plugin.store import Store, open_store
 from handoff_plugin.store.queries.settings import SettingsQueries
 from handoff_plugin.store.saved_settings import StoredSettings
 from tests.conftest import ROOT
 from tests.servers import (
-    ACTIONS_TOKEN,
-    SLACK_OK,
     HttpServer,
     SmtpServer,
     free_port,  # noqa: F401  (re-exported for the integration tests)
@@ -84,50 +79,6 @@ class NotificationServers:
 
 
 @pytest.fixture(scope="session")
-def notification_servers() -> Iterator[NotificationServers]:
-    servers = NotificationServers(
-        SmtpServer().start(), HttpServer(SLACK_OK).start(), HttpServer().start()
-    )
-    yield servers
-    servers.smtp.stop()
-    servers.slack.stop()
-    servers.webhook.stop()
-
-
-@pytest.fixture(scope="session")
-def action_server(
-    tmp_path_factory: pytest.TempPathFactory, notification_servers: NotificationServers
-) -> Iterator[ActionServer]:
-    workdir = tmp_path_factory.mktemp("actions")
-    database_url = f"sqlite+aiosqlite:///{workdir}/handoff.db"
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
-        "HANDOFF_DATABASE_URL": database_url,
-        "HANDOFF_CONFIG": str(ROOT / "tests" / "data" / "handoff.yml"),
-        "PYTHONPATH": str(ROOT),
-        "RASA_TELEMETRY_ENABLED": "false",  # no error reports to the internet
-        "HANDOFF_ACTIONS_TOKEN": ACTIONS_TOKEN,
-        **notification_servers.env(),
-    }
-    log = workdir / "actions.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", process, log)
-        yield ActionServer(f"http://127.0.0.1:{port}/webhook", database_url, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-@pytest.fixture(scope="session")
 async def bot_store(action_server: ActionServer) -> AsyncIterator[Store]:
     store = await open_store(action_server.database_url)
     yield store
@@ -141,15 +92,6 @@ async def saved_settings(bot_store: Store) -> AsyncIterator[StoredSettings]:
     yield saved
     async with bot_store.transaction() as tx:
         await SettingsQueries(tx).save_settings({})
-
-
-@pytest.fixture(scope="session")
-async def agent(trained_model: Path, action_server: ActionServer) -> Any:
-    from rasa.core.agent import Agent
-    from rasa.utils.endpoints import EndpointConfig
-
-    endpoint = EndpointConfig(action_server.url, token=ACTIONS_TOKEN)
-    return Agent.load(str(trained_model), action_endpoint=endpoint)
 
 
 class Visitor:
@@ -174,23 +116,21 @@ class Visitor:
         return [m.get("text", "") for m in await self.say(text)]
 
 
-# Generous for conversations; the flood test sends far more than this at once.
-LIVECHAT = {"livechat": {"rate_limit_burst": 15, "rate_limit_per_minute": 600}}
+# Generous for conversations; the flood test sends far more than this at once. Every test
+# visitor comes from 127.0.0.1, so the per-address limits are out of the way.
+LIVECHAT = {
+    "livechat": {
+        "rate_limit_burst": 15,
+        "rate_limit_per_minute": 600,
+        "rate_limit_per_address_burst": 10_000,
+        "rate_limit_per_address_per_minute": 100_000,
+        "sessions_per_address_per_minute": 10_000,
+        "sockets_per_address": 10_000,
+    }
+}
 
 
 def server_layers(action_server: ActionServer) -> list[dict[str, Any]]:
     env = {"HANDOFF_DATABASE_URL": action_server.database_url}
     return [*base_layers(env, ROOT / "tests" / "data" / "handoff.yml"), LIVECHAT]
 
-
-@pytest.fixture(scope="session")
-async def livechat_server(agent: Any, action_server: ActionServer) -> AsyncIterator[Any]:
-    """`rasa run` in this process: livechat (visitors), REST and inbox (agents) channels."""
-    from tests.integration.livechat.harness import start_server
-
-    services = await Services.create(server_layers(action_server))
-    server = await start_server(agent, services, free_port())
-    yield server
-    await server.stop()
-    pause_guard.uninstall()
-    await services.close()

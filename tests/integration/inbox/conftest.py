@@ -74,12 +74,16 @@ class InboxServer:
         first_name: str | None = None,
         last_name: str | None = None,
         trigger: Trigger = Trigger.INTENT,
+        channel: str = "rest",
     ) -> Conversation:
-        """A visitor says `message` and is escalated (as the action server would record it)."""
-        conversation, _ = await self.livechat.record_visitor_message(sender, message, None, "rest")
+        """A visitor says `message` on `channel` and is escalated (as the action server would
+        record it)."""
+        conversation, _ = await self.livechat.record_visitor_message(
+            sender, message, None, channel
+        )
         request = EscalationRequest(
             sender_id=sender,
-            channel="rest",
+            channel=channel,
             trigger=trigger,
             message=message,
             profile=VisitorProfile(email or f"{sender}@example.com", first_name, last_name),

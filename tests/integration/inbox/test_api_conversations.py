@@ -125,10 +125,15 @@ async def test_the_conversation_view_has_the_whole_transcript_and_the_visitor(
     await inbox.livechat.record_bot_message("zoe", {"text": "Hi! How can I help?"}, "livechat")
     clock.advance(1)
     conversation = await inbox.escalate(
-        "zoe", "a person please", email="zoe@example.com", first_name="Zoe", last_name="Quinn"
+        "zoe",
+        "a person please",
+        email="zoe@example.com",
+        first_name="Zoe",
+        last_name="Quinn",
+        channel="livechat",
     )
     clock.advance(1)
-    await inbox.livechat.record_bot_message("zoe", {"text": "Thanks! I've passed it on."}, "rest")
+    await inbox.livechat.record_bot_message("zoe", {"text": "Thanks! I've passed it on."}, "livechat")
     clock.advance(1)
     await ann.call("POST", f"api/conversations/{conversation.id}/messages", {"text": "Ann here"})
     clock.advance(1)

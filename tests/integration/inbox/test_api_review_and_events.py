@@ -150,7 +150,7 @@ async def test_an_escalation_recorded_by_another_process_reaches_every_agent_liv
 async def test_visitor_messages_and_live_chat_changes_arrive_live(
     inbox: InboxServer, ann: AgentClient
 ) -> None:
-    conversation = await inbox.escalate("zoe")
+    conversation = await inbox.escalate("zoe", channel="livechat")
     async with event_stream(ann) as events:
         await inbox.livechat.record_visitor_message("zoe", "<b>hello?</b>", None, "livechat")
         message = await next_event(events, "message")

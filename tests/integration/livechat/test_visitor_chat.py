@@ -144,22 +144,25 @@ async def test_during_live_chat_the_bot_says_nothing_and_every_message_is_kept(
     assert (Author.VISITOR, "/restart") in published
 
 
-async def test_during_live_chat_the_rest_channel_is_silent_for_the_same_visitor(
+async def test_during_live_chat_rest_messages_naming_the_visitor_are_refused_and_the_bot_is_silent(
     livechat_server: RunningServer,
 ) -> None:
     async with visitor(livechat_server.url) as tab:
         await tab.say("hello")
         await tab.texts_until_quiet()
         conversation_id = await go_live(livechat_server, tab)
+        before = await transcript(livechat_server.services.store, conversation_id)
 
         assert (
             await rest_say(livechat_server.url, tab.sender_id, "what are your opening hours?") == []
         )
         assert await rest_say(livechat_server.url, tab.sender_id, "/restart") == []
-        await livechat_server.handled(tab.sender_id, "what are your opening hours?", "/restart")
+        # Bound to the widget's channel: REST cannot write into it (tests/security/test_channel_binding.py).
+        await tab.say("still there?")
+        await livechat_server.handled(tab.sender_id, "still there?")
         assert await tab.bot_messages_within() == []
         kept = await transcript(livechat_server.services.store, conversation_id)
-        assert kept[-2:] == [("visitor", "what are your opening hours?"), ("visitor", "/restart")]
+        assert kept == [*before, ("visitor", "still there?")]
 
         # Another sender on REST is answered as usual: the pause is per conversation.
         assert await rest_say(livechat_server.url, f"rest-{tab.sender_id}", "hello") != []
