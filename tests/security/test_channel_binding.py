@@ -84,7 +84,7 @@ async def test_a_rest_message_naming_a_widget_visitor_is_refused(
         kept = await transcript(store, conversation_id)
         assert ("visitor", "injected via REST") not in kept
         assert kept[-1] == ("visitor", "still there?")
-        assert await tab.nothing_for() == []
+        assert await tab.bot_messages_within() == []
 
         await livechat_server.livechat.end_live_chat(conversation_id, ANN)
         await tab.texts_until_quiet()
