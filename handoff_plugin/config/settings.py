@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validato
 from handoff_plugin.addresses import normalize_email
 from handoff_plugin.config.section import Invalid as _Invalid
 from handoff_plugin.config.section import Section as _Section
+from handoff_plugin.config.security import SecuritySettings
 from handoff_plugin.config.texts import LocalizationSettings, Texts
 from handoff_plugin.errors import ConfigurationError
 
@@ -51,6 +52,8 @@ class ChatbotSettings(_Section):
 
 class InboxSettings(_Section):
     public_url: str = "http://localhost:5005/webhooks/inbox"
+    # An agent's login ends after this many hours whatever the activity (idle logins end sooner).
+    session_max_hours: float = Field(default=24.0, gt=0, le=24 * 365)
 
     @validator("public_url")
     def _url(cls, value: str) -> str:  # noqa: N805
@@ -103,6 +106,9 @@ class EmailSettings(_Section):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_timeout: float = Field(default=10.0, gt=0)
+    # Send smtp_username/password over a connection without TLS (only for a server on a trusted
+    # network that offers no STARTTLS); refused by default.
+    smtp_allow_plaintext_auth: bool = False
 
     _recipients = validator("recipients", pre=True, allow_reuse=True)(_split_recipients)
 
@@ -203,6 +209,8 @@ class LivechatSettings(_Section):
     rate_limit_burst: int = Field(default=10, ge=1)
     rate_limit_per_minute: int = Field(default=30, ge=1)
     webchat_script: str = "vendor/rasa-webchat/index.js"
+    # A visitor's session id not seen for this many days starts a new conversation.
+    session_idle_days: float = Field(default=30.0, gt=0, le=3650)
 
     @validator("cors_allowed_origins", pre=True)
     def _origins(cls, value: Any) -> tuple[str, ...]:  # noqa: N805
@@ -244,6 +252,7 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     livechat: LivechatSettings = LivechatSettings()
     localization: LocalizationSettings = LocalizationSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @root_validator(skip_on_failure=True)
     def _lease_outlasts_sends(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -262,11 +271,14 @@ class Settings(_Section):
         return values
 
     def masked(self) -> dict[str, Any]:
-        """The effective settings as plain data, secrets shown only as set / not set."""
+        """The effective settings as plain data, secrets shown only as set / not set, passwords
+        inside URLs masked; the webhook URL counts as a secret (it often carries a token)."""
 
         def plain(value: Any) -> Any:
             if isinstance(value, SecretStr):
                 return "********" if value.get_secret_value() else ""
+            if isinstance(value, str) and "://" in value:
+                return mask_url_password(value)
             if isinstance(value, BaseModel):
                 return {k: plain(v) for k, v in value.dict(by_alias=True).items()}
             if isinstance(value, dict):
@@ -282,7 +294,13 @@ class Settings(_Section):
                 field.alias: plain(getattr(section, key))
                 for key, field in section.__fields__.items()
             }
+        out["webhook"]["url"] = "********" if self.webhook.url else ""
         return out
+
+
+def mask_url_password(url: str) -> str:
+    """`scheme://user:pass@host/...` -> `scheme://user:********@host/...`; others unchanged."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/]*@", r"\1:********@", url)
 
 
 class SettingsProvider(Protocol):
@@ -309,6 +327,17 @@ def _field_keys(section: type[BaseModel]) -> dict[str, str]:
 SECTIONS: dict[str, type[BaseModel]] = {
     name: field.type_ for name, field in Settings.__fields__.items()
 }
+# The saved settings encrypted at rest (store/secret_box.py): every secret, and the webhook URL,
+# which often carries a token.
+SECRET_KEYS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (section, field.alias)
+        for section, model in SECTIONS.items()
+        for field in model.__fields__.values()
+        if field.type_ is SecretStr
+    }
+    | {("webhook", "url")}
+)
 # Sections configured as a nested document only (not one env var per key).
 _FILE_ONLY_SECTIONS = {"localization"}
 
@@ -404,6 +433,10 @@ def _shown(key: str, value: Any) -> Any:
     """The value as an error may repeat it: secrets never."""
     if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
         return "********"
+    if key == "webhook.url" and value:
+        return "********"
+    if isinstance(value, str) and "://" in value:
+        return mask_url_password(value)
     return value
 
 

@@ -21,6 +21,7 @@ from handoff_plugin.models import (
     LiveChatSession,
 )
 from handoff_plugin.store.engine import StoreTransaction
+from handoff_plugin.store.secret_box import is_encrypted
 from handoff_plugin.store.tables import (
     conversations,
     generated_secrets,
@@ -226,18 +227,29 @@ class LiveChatQueries:
     # --- generated secrets ---
 
     async def secret(self, name: str, generate: Callable[[], str]) -> str:
-        """The secret called `name`, generated and stored by the first process that asks."""
+        """The secret called `name`, generated and stored (encrypted) by the first process that
+        asks; one stored in clear before encryption existed is encrypted now."""
         query = sa.select(generated_secrets.c.value).where(generated_secrets.c.name == name)
         row = (await self.conn.execute(query)).first()
         if row:
-            return str(row.value)
+            stored = str(row.value)
+            if not is_encrypted(stored):
+                await self.conn.execute(
+                    generated_secrets.update()
+                    .where(generated_secrets.c.name == name)
+                    .where(generated_secrets.c.value == stored)
+                    .values(value=self.tx.secrets.encrypt(stored))
+                )
+            return self.tx.secrets.decrypt(stored)
         try:
             async with self.conn.begin_nested():
                 await self.conn.execute(
                     generated_secrets.insert().values(
-                        name=name, value=generate(), created_at=self.tx.clock()
+                        name=name,
+                        value=self.tx.secrets.encrypt(generate()),
+                        created_at=self.tx.clock(),
                     )
                 )
         except IntegrityError:  # another process stored it first: use theirs
             pass
-        return str((await self.conn.execute(query)).scalar_one())
+        return self.tx.secrets.decrypt(str((await self.conn.execute(query)).scalar_one()))
