@@ -8,7 +8,9 @@ from pydantic import SecretStr, validator
 from handoff_plugin.config.section import Section
 
 KEY_ENV = "HANDOFF_SECURITY_SECRET_KEY"
-GENERATE = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+GENERATE = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
 
 
 def parse_keys(value: str) -> list[Fernet]:

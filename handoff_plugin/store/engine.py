@@ -118,7 +118,9 @@ async def open_store(
     except Exception as exc:  # bad driver or malformed URL: say which setting
         shown = mask_url_password(url)
         reason = str(exc).replace(url, shown)
-        raise ConfigurationError(f"handoff: cannot use database.url = {shown!r}: {reason}") from None
+        raise ConfigurationError(
+            f"handoff: cannot use database.url = {shown!r}: {reason}"
+        ) from None
     store = Store(engine, clock, secret_box(url, secret_key))
     if upgrade:
         await store.upgrade()

@@ -83,7 +83,7 @@ def secret_box(database_url: str, secret_key: str = "") -> SecretBox:
             return SecretBox(parse_keys(secret_key))
         except ValueError as exc:
             raise ConfigurationError(
-                f"handoff: invalid setting security.secret_key = \"********\"\n  {exc}",
+                f'handoff: invalid setting security.secret_key = "********"\n  {exc}',
                 field="security.secret_key",
                 value="********",
                 allowed=str(exc),

@@ -32,7 +32,9 @@ async def test_the_database_directory_and_files_are_private_to_their_owner(tmp_p
     url = f"sqlite+aiosqlite:///{tmp_path}/.handoff/handoff.db"
     store = await open_store(url)
     async with store.engine.connect() as conn:  # open: the -wal and -shm files exist
-        await conn.execute(settings_overrides.insert().values(id=1, data={}, updated_at=store.clock()))
+        await conn.execute(
+            settings_overrides.insert().values(id=1, data={}, updated_at=store.clock())
+        )
         files = sorted((tmp_path / ".handoff").iterdir())
         names = {f.name for f in files}
         assert names >= {"handoff.db", "handoff.db-wal", "handoff.db-shm", "secret.key"}
