@@ -49,6 +49,7 @@ def _session(row: Row) -> LiveChatSession:
         key=row.session_key,
         conversation_id=row.conversation_id,
         delivered_seq=row.delivered_seq,
+        last_seen_at=row.last_seen_at,
     )
 
 
@@ -214,6 +215,14 @@ class LiveChatQueries:
             )
         ).first()
         return _session(row) if row else None
+
+    async def touch_session(self, session_key: str) -> None:
+        """The visitor is back: its idle time starts again."""
+        await self.conn.execute(
+            livechat_sessions.update()
+            .where(livechat_sessions.c.session_key == session_key)
+            .values(last_seen_at=self.tx.clock())
+        )
 
     async def mark_delivered(self, session_key: str, seq: int) -> None:
         """Remember that the session's sockets were sent everything up to `seq` (never goes back)."""
