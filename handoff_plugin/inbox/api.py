@@ -25,6 +25,7 @@ from handoff_plugin.inbox.conversations import (
     parse_limit,
     parse_query,
     parse_status,
+    parse_transcript_page,
 )
 from handoff_plugin.inbox.http import (
     COOKIE,
@@ -236,7 +237,9 @@ class InboxApi:
         return json_response(serialize.page_json(page))
 
     async def get_conversation(self, call: Call) -> Result:
-        detail = await self.conversations.detail(call.me.agent, call.id)
+        query = call.request.query
+        before, limit = parse_transcript_page(query.get("before_seq"), query.get("limit"))
+        detail = await self.conversations.detail(call.me.agent, call.id, before, limit)
         return json_response(serialize.detail_json(detail))
 
     async def send_message(self, call: Call) -> Result:

@@ -189,6 +189,12 @@ class LiveChatService:
                 conversation_id, after_seq, until_seq=until_seq
             )
 
+    async def messages_before(
+        self, conversation_id: int, before_seq: int | None, limit: int
+    ) -> list[ChatMessage]:
+        async with self.store.transaction() as tx:
+            return await LiveChatQueries(tx).messages_before(conversation_id, before_seq, limit)
+
     async def last_seq(self, conversation_id: int) -> int:
         async with self.store.transaction() as tx:
             return await LiveChatQueries(tx).last_seq(conversation_id)

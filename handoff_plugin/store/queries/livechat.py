@@ -138,6 +138,20 @@ class LiveChatQueries:
             query = query.where(messages.c.seq <= until_seq)
         return [_message(row) for row in (await self.conn.execute(query)).all()]
 
+    async def messages_before(
+        self, conversation_id: int, before_seq: int | None, limit: int
+    ) -> list[ChatMessage]:
+        """The newest `limit` messages with `seq < before_seq` (any seq if None), oldest first."""
+        query = (
+            sa.select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        if before_seq is not None:
+            query = query.where(messages.c.seq < before_seq)
+        return [_message(row) for row in reversed((await self.conn.execute(query)).all())]
+
     async def last_seq(self, conversation_id: int) -> int:
         query = sa.select(conversations.c.last_seq).where(conversations.c.id == conversation_id)
         return int((await self.conn.execute(query)).scalar() or 0)
