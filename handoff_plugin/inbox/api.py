@@ -102,7 +102,7 @@ class InboxApi:
         self.pages = pages
         self.stopping = stopping
         self.today = today
-        n = r"(\d{1,12})"
+        n = r"([0-9]{1,12})"  # ASCII digits only (\d also matches "³", which int() refuses)
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
             ("POST", "api/logout", self.logout, True, False),

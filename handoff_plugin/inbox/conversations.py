@@ -7,6 +7,7 @@ live-chat start/end markers of the transcript in the inbox event log.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,7 +82,7 @@ def parse_transcript_page(before: str | None, limit: str | None) -> tuple[int | 
         raise InvalidInput(allowed)
     if before in (None, ""):
         return None, size
-    if not before.isdigit() or len(before) > 12 or int(before) < 1:
+    if not re.fullmatch(r"[0-9]{1,12}", before) or int(before) < 1:  # not "³" (isdigit)
         raise InvalidInput("before_seq must be a message number (the previous page's cursor)")
     return int(before), size
 

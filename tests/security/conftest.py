@@ -1,0 +1,3 @@
+"""Fixtures of tests/security: the real in-process servers the attacks run against."""
+
+from tests.integration.inbox.conftest import ann, inbox, make_client  # noqa: F401
