@@ -228,6 +228,7 @@ class LiveChatSession:
     key: str
     conversation_id: int | None
     delivered_seq: int  # the newest message known to have been sent to one of its sockets
+    last_seen_at: datetime | None = None  # the visitor's last visit (None: not stored yet)
 
 
 # Notification deliveries (the outbox).
@@ -326,6 +327,7 @@ class AgentSession:
     csrf_token: str
     last_seen_at: datetime
     expires_at: datetime
+    started_at: datetime | None = None  # the login; the session never outlives its max age
 
 
 @dataclass(frozen=True)

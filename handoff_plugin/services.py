@@ -26,8 +26,10 @@ class Services:
 
     @classmethod
     async def create(cls, layers: list[dict[str, Any]]) -> Services:
-        database_url = build_settings(*layers).database.url
-        store = await open_store(database_url)
+        base = build_settings(*layers)
+        store = await open_store(
+            base.database.url, secret_key=base.security.secret_key.get_secret_value()
+        )
         provider = StoredSettings(store, layers)
 
         async def turn_off(kind: str, reason: str) -> None:

@@ -6,8 +6,9 @@ VENV=${VENV:-.venv}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=5055  # endpoints.yml names this port
-mkdir -p .handoff/logs
-chmod 700 .handoff
+# .handoff/ holds the database, its secret.key (made there on first start) and the demo password:
+# only its owner may read it.
+(umask 077; mkdir -p .handoff/logs) && chmod 700 .handoff
 
 # The demo's notifications: email to a demo address, printed here instead of sent (no SMTP host).
 # Set HANDOFF_EMAIL_SMTP_HOST (and friends, see README) to send real ones.

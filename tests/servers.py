@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 # The shared secret tests give every action server they start, and Rasa's action_endpoint.
 ACTIONS_TOKEN = "test-actions-token"
@@ -199,11 +200,27 @@ class _Handler:
 class SmtpServer:
     """aiosmtpd on loopback. Queue replies such as "451 4.3.0 Try again later" with `reply()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, logins: dict[str, str] | None = None) -> None:
+        """With `logins` (username -> password) it advertises AUTH without TLS, as a badly set-up
+        server would, and records who logged in (`logged_in`)."""
         self.mails: list[Mail] = []
         self.replies: deque[str] = deque()
+        self.logged_in: list[str] = []
         self.port = free_port()
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = {}
+        if logins is not None:
+
+            def authenticate(
+                _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+            ) -> AuthResult:
+                user, password = data.login.decode(), data.password.decode()
+                ok = logins.get(user) == password
+                if ok:
+                    self.logged_in.append(user)
+                return AuthResult(success=ok)
+
+            auth = {"authenticator": authenticate, "auth_require_tls": False}
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **auth)
 
     @property
     def recipients(self) -> list[str]:
@@ -216,6 +233,7 @@ class SmtpServer:
     def reset(self) -> None:
         self.mails.clear()
         self.replies.clear()
+        self.logged_in.clear()
 
     def start(self) -> SmtpServer:
         self.controller.start()

@@ -13,7 +13,7 @@ from pathlib import Path
 from handoff_plugin.cli import agents as cli_agents
 from handoff_plugin.cli import notifications as cli_notifications
 from handoff_plugin.cli.bot_init import init_bot
-from handoff_plugin.config.settings import Settings, load_settings
+from handoff_plugin.config.settings import Settings, load_settings, mask_url_password
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.store import open_store
 
@@ -44,7 +44,8 @@ async def _upgrade() -> None:
     settings = load_settings()
     store = await open_store(settings.database.url, upgrade=False)
     try:
-        print(f"handoff: migrating {settings.database.url.split('@')[-1]} ...", file=sys.stderr)
+        shown = mask_url_password(settings.database.url)
+        print(f"handoff: migrating {shown} ...", file=sys.stderr)
         await store.upgrade()
     finally:
         await store.close()

@@ -53,7 +53,10 @@ def add_commands(commands: Any) -> None:
 
 @asynccontextmanager
 async def _agents() -> AsyncIterator[AgentService]:
-    store = await open_store(load_settings().database.url)
+    settings = load_settings()
+    store = await open_store(
+        settings.database.url, secret_key=settings.security.secret_key.get_secret_value()
+    )
     try:
         yield AgentService(store)
     finally:

@@ -63,7 +63,11 @@ def dispatcher_warning(settings: Settings) -> str | None:
 @asynccontextmanager
 async def _store() -> AsyncIterator[Store]:
     settings = load_settings()
-    store = await open_store(settings.database.url, upgrade=False)
+    store = await open_store(
+        settings.database.url,
+        upgrade=False,
+        secret_key=settings.security.secret_key.get_secret_value(),
+    )
     try:
         if not await store.schema_is_current():
             raise ConfigurationError(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validato
 from handoff_plugin.addresses import check_http_url, normalize_email
 from handoff_plugin.config.section import Invalid as _Invalid
 from handoff_plugin.config.section import Section as _Section
+from handoff_plugin.config.security import SecuritySettings
 from handoff_plugin.config.texts import LocalizationSettings, Texts
 from handoff_plugin.errors import ConfigurationError
 
@@ -51,6 +52,8 @@ class ChatbotSettings(_Section):
 
 class InboxSettings(_Section):
     public_url: str = "http://localhost:5005/webhooks/inbox"
+    # An agent's login ends after this many hours whatever the activity (idle logins end sooner).
+    session_max_hours: float = Field(default=24.0, gt=0, le=24 * 365)
 
     @validator("public_url")
     def _url(cls, value: str) -> str:  # noqa: N805
@@ -111,6 +114,9 @@ class EmailSettings(_Section):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_timeout: float = Field(default=10.0, gt=0)
+    # Send smtp_username/password over a connection without TLS (only for a server on a trusted
+    # network that offers no STARTTLS); refused by default.
+    smtp_allow_plaintext_auth: bool = False
 
     _recipients = validator("recipients", pre=True, allow_reuse=True)(_split_recipients)
 
@@ -231,6 +237,8 @@ class LivechatSettings(_Section):
     sockets_per_address: int = Field(default=20, ge=1)
     trusted_proxy_header: str = ""
     webchat_script: str = "vendor/rasa-webchat/index.js"
+    # A visitor's session id not seen for this many days starts a new conversation.
+    session_idle_days: float = Field(default=30.0, gt=0, le=3650)
 
     @validator("trusted_proxy_header")
     def _header(cls, value: str) -> str:  # noqa: N805
@@ -283,6 +291,7 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     livechat: LivechatSettings = LivechatSettings()
     localization: LocalizationSettings = LocalizationSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @root_validator(skip_on_failure=True)
     def _lease_outlasts_sends(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -301,11 +310,14 @@ class Settings(_Section):
         return values
 
     def masked(self) -> dict[str, Any]:
-        """The effective settings as plain data, secrets shown only as set / not set."""
+        """The effective settings as plain data, secrets shown only as set / not set, passwords
+        inside URLs masked; the webhook URL counts as a secret (it often carries a token)."""
 
         def plain(value: Any) -> Any:
             if isinstance(value, SecretStr):
                 return "********" if value.get_secret_value() else ""
+            if isinstance(value, str) and "://" in value:
+                return mask_url_password(value)
             if isinstance(value, BaseModel):
                 return {k: plain(v) for k, v in value.dict(by_alias=True).items()}
             if isinstance(value, dict):
@@ -321,7 +333,13 @@ class Settings(_Section):
                 field.alias: plain(getattr(section, key))
                 for key, field in section.__fields__.items()
             }
+        out["webhook"]["url"] = "********" if self.webhook.url else ""
         return out
+
+
+def mask_url_password(url: str) -> str:
+    """`scheme://user:pass@host/...` -> `scheme://user:********@host/...`; others unchanged."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/]*@", r"\1:********@", url)
 
 
 class SettingsProvider(Protocol):
@@ -348,6 +366,17 @@ def _field_keys(section: type[BaseModel]) -> dict[str, str]:
 SECTIONS: dict[str, type[BaseModel]] = {
     name: field.type_ for name, field in Settings.__fields__.items()
 }
+# The saved settings encrypted at rest (store/secret_box.py): every secret, and the webhook URL,
+# which often carries a token.
+SECRET_KEYS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (section, field.alias)
+        for section, model in SECTIONS.items()
+        for field in model.__fields__.values()
+        if field.type_ is SecretStr
+    }
+    | {("webhook", "url")}
+)
 # Sections configured as a nested document only (not one env var per key).
 _FILE_ONLY_SECTIONS = {"localization"}
 
@@ -443,6 +472,10 @@ def _shown(key: str, value: Any) -> Any:
     """The value as an error may repeat it: secrets never."""
     if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
         return "********"
+    if key == "webhook.url" and value:
+        return "********"
+    if isinstance(value, str) and "://" in value:
+        return mask_url_password(value)
     if isinstance(value, str) and len(value) > 200:  # a 250 KB value is named, not repeated
         return f"{value[:60]}... ({len(value)} characters)"
     return value

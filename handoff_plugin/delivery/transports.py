@@ -7,7 +7,8 @@ and answer as scripted, so unit tests cover every classification rule without a 
 - HTTP: `post()` returns whatever the receiver answered (any status) and raises `TransportError`
   only when there was no answer at all (refused, reset, timed out, bad URL).
 - SMTP: `send()` raises aiosmtplib's own exceptions: they carry the server's reply code, which is
-  what the email notifier classifies, and re-wrapping them would only copy that hierarchy.
+  what the email notifier classifies, and re-wrapping them would only copy that hierarchy; and
+  `PlaintextAuthRefused` (permanent) rather than log in without TLS.
 - Slack: `SlackApi` sits over slack-sdk's AsyncWebClient (DESIGN.md keeps it: it knows Slack's
   API), which builds its own aiohttp session, so an `HttpTransport` cannot sit under it cleanly.
 """
@@ -198,7 +199,22 @@ class SmtpTransport(Protocol):
         ...
 
 
+class PlaintextAuthRefused(DeliveryError):
+    """The server offers no TLS and credentials would cross the network in clear: not sent."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"{host} offers no STARTTLS and email.smtp_username is set: the password would be "
+            "sent in clear, so nothing was sent. Use a server with TLS (email.smtp_tls or "
+            "STARTTLS), or set HANDOFF_EMAIL_SMTP_ALLOW_PLAINTEXT_AUTH=true for a trusted network",
+            permanent=True,
+        )
+
+
 class AiosmtplibTransport:
+    """STARTTLS whenever the server offers it (required with `smtp_starttls`, implicit TLS with
+    `smtp_tls`); a login only over TLS unless `smtp_allow_plaintext_auth`."""
+
     def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
 
@@ -206,18 +222,25 @@ class AiosmtplibTransport:
         self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
     ) -> Refused:
         settings = self.settings
-        errors, _ = await aiosmtplib.send(
-            message,
-            sender=sender,
-            recipients=list(recipients),
+        client = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password.get_secret_value() or None,
             use_tls=settings.smtp_tls,
-            start_tls=settings.smtp_starttls,
+            # None: upgrade whenever the server offers STARTTLS; True: refuse a server that doesn't.
+            start_tls=True if settings.smtp_starttls else None,
             timeout=settings.smtp_timeout,
         )
+        async with client:  # no credentials given here: they are sent below, once TLS is known
+            if settings.smtp_username:
+                encrypted = client.get_transport_info("sslcontext") is not None
+                if not (encrypted or settings.smtp_allow_plaintext_auth):
+                    raise PlaintextAuthRefused(settings.smtp_host)
+                await client.login(
+                    settings.smtp_username, settings.smtp_password.get_secret_value()
+                )
+            errors, _ = await client.send_message(
+                message, sender=sender, recipients=list(recipients)
+            )
         return {address: (reply.code, reply.message) for address, reply in errors.items()}
 
 

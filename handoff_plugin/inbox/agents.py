@@ -29,6 +29,7 @@ _T = TypeVar("_T")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 SESSION_IDLE = timedelta(hours=12)  # a session unused this long is over
+SESSION_MAX_AGE = timedelta(hours=24)  # and none lasts longer (inbox.session_max_hours)
 SESSION_TOUCH = timedelta(minutes=5)  # extend the session at most this often (one write)
 
 
@@ -143,10 +144,12 @@ class AgentService:
         store: Store,
         passwords: Passwords | None = None,
         throttle: LoginThrottle | None = None,
+        max_age: timedelta = SESSION_MAX_AGE,
     ) -> None:
         self.store = store
         self.passwords = passwords or Passwords()
         self.throttle = throttle or LoginThrottle()
+        self.max_age = max_age  # a stolen cookie stops working by then, however busy it is
 
     # --- accounts (the `handoff agent` command) ---
 
@@ -246,7 +249,7 @@ class AgentService:
             await self.throttle.succeeded(q, account_key(agent.email), address_key(client))
             await q.logged_in(agent.id)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            expires_at = tx.clock() + SESSION_IDLE
+            expires_at = tx.clock() + min(SESSION_IDLE, self.max_age)
             await q.create_session(hash_token(token), agent.id, csrf, expires_at)
             await q.delete_expired_sessions()
             session = AgentSession(agent, csrf, tx.clock(), expires_at)
@@ -268,11 +271,12 @@ class AgentService:
             now = tx.clock()
             if session is None:
                 return None
-            if session.expires_at <= now:
+            started = session.started_at or session.last_seen_at
+            if session.expires_at <= now or now - started >= self.max_age:
                 await q.delete_session(token_hash)
                 return None
             if now - session.last_seen_at >= SESSION_TOUCH:
-                await q.touch_session(token_hash, now + SESSION_IDLE)
+                await q.touch_session(token_hash, min(now + SESSION_IDLE, started + self.max_age))
         return session
 
     async def logout(self, token: str) -> None:

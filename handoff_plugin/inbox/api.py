@@ -33,6 +33,7 @@ from handoff_plugin.inbox.conversations import (
     parse_limit,
     parse_query,
     parse_status,
+    parse_transcript_page,
 )
 from handoff_plugin.inbox.http import (
     COOKIE,
@@ -110,7 +111,7 @@ class InboxApi:
         self.stopping = stopping
         self.today = today
         self.team = Team(agents, conversations.store)
-        n = r"(\d{1,12})"
+        n = r"([0-9]{1,12})"  # ASCII digits only (\d also matches "³", which int() refuses)
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
             ("POST", "api/logout", self.logout, True, False),
@@ -254,7 +255,9 @@ class InboxApi:
         return json_response(serialize.page_json(page))
 
     async def get_conversation(self, call: Call) -> Result:
-        detail = await self.conversations.detail(call.me.agent, call.id)
+        query = call.request.query
+        before, limit = parse_transcript_page(query.get("before_seq"), query.get("limit"))
+        detail = await self.conversations.detail(call.me.agent, call.id, before, limit)
         return json_response(serialize.detail_json(detail))
 
     async def send_message(self, call: Call) -> Result:

@@ -7,6 +7,7 @@ live-chat start/end markers of the transcript in the inbox event log.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +47,9 @@ class ConversationDetail:
     escalations: list[EscalationRecord]  # of this conversation, oldest first
     visitor_escalations: list[EscalationRecord]  # of the visitor, in any conversation, newest first
     markers: list[LiveMarker]
+    # Where the previous page of the transcript ends (`before_seq` to ask for it); None: no more.
+    older_before: int | None = None
+    is_newest_page: bool = True
 
     @property
     def first_seen(self) -> datetime:
@@ -61,6 +65,26 @@ def parse_status(value: str | None) -> Status:
     if value not in ("waiting", "live", "all"):
         raise InvalidInput(f"status must be waiting, live or all, not {value!r}")
     return value  # type: ignore[return-value]
+
+
+TRANSCRIPT_PAGE = 200  # newest messages shown when a conversation opens
+MAX_TRANSCRIPT_PAGE = 500
+
+
+def parse_transcript_page(before: str | None, limit: str | None) -> tuple[int | None, int]:
+    """`before_seq` and `limit` of GET conversations/{id}: (None, 200) unless given."""
+    allowed = f"limit must be a number from 1 to {MAX_TRANSCRIPT_PAGE}"
+    try:
+        size = TRANSCRIPT_PAGE if limit in (None, "") else int(limit)
+    except ValueError:
+        raise InvalidInput(allowed) from None
+    if not 1 <= size <= MAX_TRANSCRIPT_PAGE:
+        raise InvalidInput(allowed)
+    if before in (None, ""):
+        return None, size
+    if not re.fullmatch(r"[0-9]{1,12}", before) or int(before) < 1:  # not "³" (isdigit)
+        raise InvalidInput("before_seq must be a message number (the previous page's cursor)")
+    return int(before), size
 
 
 def parse_limit(value: str | None) -> int:
@@ -104,8 +128,15 @@ class InboxConversations:
             items, next_cursor, counts[ConversationState.ESCALATED], counts[ConversationState.LIVE]
         )
 
-    async def detail(self, agent: Agent, conversation_id: int) -> ConversationDetail:
-        """The conversation with its whole transcript; the agent has now read it."""
+    async def detail(
+        self,
+        agent: Agent,
+        conversation_id: int,
+        before_seq: int | None = None,
+        limit: int = TRANSCRIPT_PAGE,
+    ) -> ConversationDetail:
+        """The conversation with one page of its transcript (the newest `limit` messages, or
+        those before `before_seq`); the agent has now read it."""
         async with self.store.transaction() as tx:
             conversation = await ConversationQueries(tx).conversation(conversation_id)
             if conversation is None:
@@ -119,20 +150,27 @@ class InboxConversations:
             escalations = await q.escalations_of_conversation(conversation_id)
             earlier = await q.escalations_of_visitor(visitor.id) if visitor else []
             markers = await q.live_markers(conversation_id)
-        messages = await self._transcript(conversation_id)
-        if messages:
+        page = await self.livechat.messages_before(conversation_id, before_seq, limit + 1)
+        older = len(page) > limit
+        messages = page[1:] if older else page
+        if messages and before_seq is None:
             async with self.store.transaction() as tx:
                 await InboxQueries(tx).mark_read(agent.id, conversation_id, messages[-1].seq)
-        return ConversationDetail(conversation, visitor, messages, escalations, earlier, markers)
-
-    async def _transcript(self, conversation_id: int) -> list[ChatMessage]:
-        messages: list[ChatMessage] = []
-        while True:
-            after = messages[-1].seq if messages else 0
-            batch = await self.livechat.messages_after(conversation_id, after)
-            if not batch:
-                return messages
-            messages.extend(batch)
+        if messages:  # only the escalations serialize.timeline places on this page
+            if older:  # those before the previous page's last message are shown there
+                escalations = [e for e in escalations if e.created_at >= page[0].created_at]
+            if before_seq is not None:  # those after this page's last message: on the next
+                escalations = [e for e in escalations if e.created_at < messages[-1].created_at]
+        return ConversationDetail(
+            conversation,
+            visitor,
+            messages,
+            escalations,
+            earlier,
+            markers,
+            older_before=messages[0].seq if older and messages else None,
+            is_newest_page=before_seq is None,
+        )
 
     async def mark_read(self, agent: Agent, conversation_id: int, seq: int) -> None:
         async with self.store.transaction() as tx:

@@ -128,7 +128,7 @@ def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
 
 def detail_json(detail: ConversationDetail) -> dict[str, Any]:
     c = detail.conversation
-    last_seq = detail.messages[-1].seq if detail.messages else 0
+    last_seq = detail.messages[-1].seq if detail.messages else 0  # of this page
     v = detail.visitor
     title = v.display_name if v else visitor_display_name(conversation_id=c.id)
     return {
@@ -143,6 +143,8 @@ def detail_json(detail: ConversationDetail) -> dict[str, Any]:
         "visitor": v.as_json() if v else None,
         "first_seen": iso(detail.first_seen),
         "timeline": timeline(detail),
+        # The previous page: GET conversations/{id}?before_seq=<older.before_seq>; null: none.
+        "older": {"before_seq": detail.older_before} if detail.older_before else None,
         "visitor_escalations": [escalation_json(e) for e in detail.visitor_escalations],
     }
 

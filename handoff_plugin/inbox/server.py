@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
 
@@ -42,7 +43,11 @@ class InboxRuntime:
     ) -> InboxRuntime:
         stopping = asyncio.Event()
         api = InboxApi(
-            agents=AgentService(store, passwords),
+            agents=AgentService(
+                store,
+                passwords,
+                max_age=timedelta(hours=settings.base_settings.inbox.session_max_hours),
+            ),
             conversations=InboxConversations(store, livechat),
             settings=settings,
             stream=LiveStream(livechat.broker, heartbeat),

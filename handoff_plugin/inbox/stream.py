@@ -2,7 +2,7 @@
 
 Each stream subscribes to the process's `Broker`: new escalations (published by `EventFeed`),
 visitor, bot and agent messages, and state changes. It sends a comment every `heartbeat`
-seconds, which also re-checks the agent's session: a logged-out agent's stream ends.
+seconds and re-checks the agent's session on that timer: a logged-out agent's stream ends.
 """
 
 from __future__ import annotations
@@ -36,44 +36,91 @@ def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
     return "resync", {}
 
 
+_RESYNC = object()  # the backlog was dropped: the browser reloads what it shows
+_END = object()
+MAX_BACKLOG = 1000  # events queued for one slow browser before its backlog is dropped
+
+
+class _Backlog:
+    """A bounded queue of events for one stream: when full, the backlog is dropped for one
+    `resync` (a stalled browser costs bounded memory, and learns to reload)."""
+
+    def __init__(self, size: int) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=size)
+
+    def put(self, item: object) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(_RESYNC)
+            if item is _END:
+                self._queue.put_nowait(_END)
+
+    async def get(self) -> object:
+        return await self._queue.get()
+
+
 class LiveStream:
-    def __init__(self, broker: Broker, heartbeat: float = HEARTBEAT) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        heartbeat: float = HEARTBEAT,
+        max_backlog: int = MAX_BACKLOG,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.broker = broker
         self.heartbeat = heartbeat
+        self.max_backlog = max_backlog
+        self._monotonic = monotonic  # the event loop's clock unless a test injects one
 
     async def events(
         self, still_logged_in: Callable[[], Awaitable[bool]], stopping: asyncio.Event
     ) -> AsyncIterator[str]:
-        """SSE text chunks until the agent logs out, the server stops, or the caller stops."""
+        """SSE text chunks until the agent logs out, the server stops, or the caller stops.
+
+        The session is re-checked every `heartbeat` seconds whatever the traffic, so a logged-out,
+        expired or removed agent's stream ends (with `logout`) even while events keep coming."""
         subscription = self.broker.subscribe()
-        queue: asyncio.Queue[ConversationEvent | None] = asyncio.Queue()
+        backlog = _Backlog(self.max_backlog)
+        now = self._monotonic or asyncio.get_running_loop().time
 
         async def pump() -> None:
             try:
                 async for event in subscription:
-                    queue.put_nowait(event)
+                    backlog.put(event)
             finally:
-                queue.put_nowait(None)
+                backlog.put(_END)
 
         async def stop_on_shutdown() -> None:
             await stopping.wait()
-            queue.put_nowait(None)
+            backlog.put(_END)
 
         tasks = [asyncio.create_task(pump()), asyncio.create_task(stop_on_shutdown())]
         try:
             yield f"retry: {RETRY_MS}\n" + sse("hello", {})
+            next_check = now() + self.heartbeat
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), self.heartbeat)
+                    item = await asyncio.wait_for(backlog.get(), max(0.0, next_check - now()))
                 except asyncio.TimeoutError:
+                    item = None
+                if item is None or now() >= next_check:
+                    next_check = now() + self.heartbeat
                     if not await still_logged_in():
                         yield sse("logout", {})
                         return
-                    yield ": keep-alive\n\n"
-                    continue
-                if event is None:
+                    if item is None:
+                        yield ": keep-alive\n\n"
+                        continue
+                if item is _END:
                     return
-                name, data = event_data(event)
+                if item is _RESYNC:
+                    yield sse("resync", {})
+                    continue
+                assert isinstance(item, ConversationEvent)
+                name, data = event_data(item)
                 yield sse(name, data)
         finally:
             await subscription.close()

@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -115,15 +116,25 @@ class LiveChatService:
     async def open_session(self, token: object) -> OpenedSession:
         """The session `token` names if we signed it; otherwise a fresh one.
 
-        A forged or altered token never reaches anyone else's conversation. Opening writes
-        nothing: the conversation is stored when the visitor first writes (`ensure_session`)."""
+        A forged or altered token never reaches anyone else's conversation, nor does one not seen
+        for `livechat.session_idle_days` (a shared computer's old tab). Opening writes nothing new:
+        the conversation is stored when the visitor first writes (`ensure_session`)."""
         verified = self.signer.verify(token)
         if verified is not None:
+            idle = timedelta(days=(await self.settings.current()).livechat.session_idle_days)
             async with self.store.transaction() as tx:
-                existing = await LiveChatQueries(tx).session(verified.key)
-            session = existing or LiveChatSession(verified.key, None, 0)
-            return OpenedSession(session, verified.token, is_new=False)
-        if token:
+                q = LiveChatQueries(tx)
+                existing = await q.session(verified.key)
+                expired = bool(
+                    existing and existing.last_seen_at and tx.clock() - existing.last_seen_at > idle
+                )
+                if existing and not expired:
+                    await q.touch_session(verified.key)
+            if not expired:
+                session = existing or LiveChatSession(verified.key, None, 0)
+                return OpenedSession(session, verified.token, is_new=False)
+            log.info("handoff.livechat.session_rejected", reason="expired")
+        elif token:
             log.info("handoff.livechat.session_rejected", reason="bad_signature")
         minted = self.signer.mint()
         return OpenedSession(LiveChatSession(minted.key, None, 0), minted.token, is_new=True)
@@ -202,6 +213,12 @@ class LiveChatService:
             return await LiveChatQueries(tx).messages_after(
                 conversation_id, after_seq, until_seq=until_seq
             )
+
+    async def messages_before(
+        self, conversation_id: int, before_seq: int | None, limit: int
+    ) -> list[ChatMessage]:
+        async with self.store.transaction() as tx:
+            return await LiveChatQueries(tx).messages_before(conversation_id, before_seq, limit)
 
     async def last_seq(self, conversation_id: int) -> int:
         async with self.store.transaction() as tx:

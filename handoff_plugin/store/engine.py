@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from handoff_plugin.clock import Clock, utc_now
+from handoff_plugin.config.settings import mask_url_password
 from handoff_plugin.errors import ConfigurationError
+from handoff_plugin.store.secret_box import SecretBox, secret_box
 
 log = structlog.get_logger(__name__)
 
@@ -31,11 +34,21 @@ def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return config
 
 
+def _private_database_file(path: Path) -> None:
+    """Only the owner may read the database: its directory is made 0700 and the file exists
+    0600 before SQLite opens it (SQLite gives its -wal and -shm files the database's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)  # made before this rule (or by another umask): private from now on
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(path).expanduser())
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine.sync_engine, "connect")
@@ -62,9 +75,13 @@ def create_engine(url: str) -> AsyncEngine:
 class Store:
     """The database of one process. Services open a `transaction()` and call typed queries."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock = utc_now, secrets: SecretBox | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        # Encrypts the secrets queries keep (saved settings, generated keys).
+        self.secrets = secrets or SecretBox([], missing_reason="this store was opened without one")
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
@@ -86,17 +103,25 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
         async with self.engine.begin() as conn:
-            tx = StoreTransaction(conn, self.clock)
+            tx = StoreTransaction(conn, self.clock, self.secrets)
             yield tx
         for callback in tx.committed_callbacks:
             callback()
 
 
-async def open_store(url: str, *, clock: Clock = utc_now, upgrade: bool = True) -> Store:
+async def open_store(
+    url: str, *, clock: Clock = utc_now, upgrade: bool = True, secret_key: str = ""
+) -> Store:
+    """The store at `url`; `secret_key` is `security.secret_key` (see store/secret_box.py)."""
     try:
-        store = Store(create_engine(url), clock)
+        engine = create_engine(url)
     except Exception as exc:  # bad driver or malformed URL: say which setting
-        raise ConfigurationError(f"handoff: cannot use database.url = {url!r}: {exc}") from exc
+        shown = mask_url_password(url)
+        reason = str(exc).replace(url, shown)
+        raise ConfigurationError(
+            f"handoff: cannot use database.url = {shown!r}: {reason}"
+        ) from None
+    store = Store(engine, clock, secret_box(url, secret_key))
     if upgrade:
         await store.upgrade()
     return store
@@ -105,9 +130,10 @@ async def open_store(url: str, *, clock: Clock = utc_now, upgrade: bool = True) 
 class StoreTransaction:
     """One database transaction (committed when the block exits); `XQueries(tx)` run in it."""
 
-    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+    def __init__(self, conn: AsyncConnection, clock: Clock, secrets: SecretBox) -> None:
         self.conn = conn
         self.clock = clock
+        self.secrets = secrets
         self.committed_callbacks: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -185,3 +185,45 @@ async def test_without_an_smtp_host_the_email_is_printed_clearly_marked(
     assert "I want to talk to a human" in printed
     [delivery] = await handoff.deliveries()
     assert delivery.status is DeliveryStatus.DELIVERED
+
+
+@pytest.fixture
+def plaintext_auth_smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(logins={"ops": "s3cret-pass"}).start()  # AUTH offered, no STARTTLS
+    yield server
+    server.stop()
+
+
+async def test_credentials_are_never_sent_to_a_server_without_tls(
+    make_handoff: Callable[..., Handoff], plaintext_auth_smtp: SmtpServer
+) -> None:
+    handoff = make_handoff(
+        email=email_section(plaintext_auth_smtp, smtp_username="ops", smtp_password="s3cret-pass")
+    )
+    await handoff.escalate()
+    await handoff.deliver()
+
+    [delivery] = await handoff.deliveries()
+    assert delivery.status is DeliveryStatus.FAILED  # permanent: retrying cannot help
+    assert "HANDOFF_EMAIL_SMTP_ALLOW_PLAINTEXT_AUTH" in (delivery.last_error or "")
+    assert "s3cret-pass" not in (delivery.last_error or "")
+    assert plaintext_auth_smtp.logged_in == [] and plaintext_auth_smtp.mails == []
+
+
+async def test_plaintext_login_is_used_when_the_setting_allows_it(
+    make_handoff: Callable[..., Handoff], plaintext_auth_smtp: SmtpServer
+) -> None:
+    handoff = make_handoff(
+        email=email_section(
+            plaintext_auth_smtp,
+            smtp_username="ops",
+            smtp_password="s3cret-pass",
+            smtp_allow_plaintext_auth=True,
+        )
+    )
+    await handoff.escalate()
+    await handoff.deliver()
+
+    [delivery] = await handoff.deliveries()
+    assert delivery.status is DeliveryStatus.DELIVERED
+    assert plaintext_auth_smtp.logged_in == ["ops"] and len(plaintext_auth_smtp.mails) == 1

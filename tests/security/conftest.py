@@ -124,3 +124,7 @@ def own_non_loopback_address() -> str:
     ).stdout.split()
     assert addresses, "`hostname -I` lists no non-loopback address on this machine"
     return addresses[0]
+
+
+# The inbox's in-process server, for the API fuzzing.
+from tests.integration.inbox.conftest import ann, inbox, make_client  # noqa: E402, F401

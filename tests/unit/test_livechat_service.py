@@ -18,6 +18,7 @@ from handoff_plugin.models import AgentRef, Author, ConversationState
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.tables import escalations
+from tests.conftest import FakeClock
 
 ANN = AgentRef("agent-1", "Ann")
 
@@ -239,3 +240,20 @@ async def test_a_page_view_stores_nothing_until_the_visitor_writes(
     stored = await service.ensure_session(opened.session.key)
     assert stored.conversation_id is not None
     assert await service.ensure_session(opened.session.key) == stored
+
+
+async def test_a_session_id_idle_longer_than_the_limit_gets_a_fresh_conversation(
+    make_service: Callable[..., LiveChatService], clock: FakeClock
+) -> None:
+    service = make_service(livechat={"session_idle_days": 2})
+    first = await service.open_session(None)
+    stored = await service.ensure_session(first.session.key)
+    clock.advance(1.5 * 86400)
+    kept = await service.open_session(first.token)  # a visit within the limit restarts the idle time
+    assert not kept.is_new and kept.session.conversation_id == stored.conversation_id
+    clock.advance(1.5 * 86400)
+    assert not (await service.open_session(first.token)).is_new
+    clock.advance(2 * 86400 + 1)
+    expired = await service.open_session(first.token)
+    assert expired.is_new and expired.session.key != first.session.key
+    assert expired.session.conversation_id is None and expired.token != first.token

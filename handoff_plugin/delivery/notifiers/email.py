@@ -20,7 +20,11 @@ from handoff_plugin.addresses import normalize_email
 from handoff_plugin.clock import utc_now
 from handoff_plugin.config.settings import EmailSettings
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
-from handoff_plugin.delivery.transports import AiosmtplibTransport, SmtpTransport
+from handoff_plugin.delivery.transports import (
+    AiosmtplibTransport,
+    PlaintextAuthRefused,
+    SmtpTransport,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +122,8 @@ class EmailNotifier:
             refused = await self.transport.send(
                 message, sender=settings.from_address, recipients=notification.recipients
             )
+        except PlaintextAuthRefused as error:
+            return DeliveryResult.failed(str(error))
         except aiosmtplib.SMTPRecipientsRefused as error:
             said = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)
             if any(400 <= r.code < 500 for r in error.recipients):

@@ -118,6 +118,7 @@ class AgentQueries:
                 agent_sessions.c.csrf_token,
                 agent_sessions.c.last_seen_at.label("session_seen_at"),
                 agent_sessions.c.expires_at,
+                agent_sessions.c.created_at.label("session_started_at"),
             )
             .join(agents, agents.c.id == agent_sessions.c.agent_id)
             .where(agent_sessions.c.token_hash == token_hash)
@@ -125,7 +126,9 @@ class AgentQueries:
         row = (await self.conn.execute(query)).first()
         if row is None:
             return None
-        return AgentSession(_agent(row), row.csrf_token, row.session_seen_at, row.expires_at)
+        return AgentSession(
+            _agent(row), row.csrf_token, row.session_seen_at, row.expires_at, row.session_started_at
+        )
 
     async def touch_session(self, token_hash: str, expires_at: datetime) -> None:
         await self.conn.execute(

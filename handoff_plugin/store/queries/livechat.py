@@ -21,6 +21,7 @@ from handoff_plugin.models import (
     LiveChatSession,
 )
 from handoff_plugin.store.engine import StoreTransaction
+from handoff_plugin.store.secret_box import is_encrypted
 from handoff_plugin.store.tables import (
     conversations,
     generated_secrets,
@@ -48,6 +49,7 @@ def _session(row: Row) -> LiveChatSession:
         key=row.session_key,
         conversation_id=row.conversation_id,
         delivered_seq=row.delivered_seq,
+        last_seen_at=row.last_seen_at,
     )
 
 
@@ -136,6 +138,20 @@ class LiveChatQueries:
             query = query.where(messages.c.seq <= until_seq)
         return [_message(row) for row in (await self.conn.execute(query)).all()]
 
+    async def messages_before(
+        self, conversation_id: int, before_seq: int | None, limit: int
+    ) -> list[ChatMessage]:
+        """The newest `limit` messages with `seq < before_seq` (any seq if None), oldest first."""
+        query = (
+            sa.select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        if before_seq is not None:
+            query = query.where(messages.c.seq < before_seq)
+        return [_message(row) for row in reversed((await self.conn.execute(query)).all())]
+
     async def last_seq(self, conversation_id: int) -> int:
         query = sa.select(conversations.c.last_seq).where(conversations.c.id == conversation_id)
         return int((await self.conn.execute(query)).scalar() or 0)
@@ -214,6 +230,14 @@ class LiveChatQueries:
         ).first()
         return _session(row) if row else None
 
+    async def touch_session(self, session_key: str) -> None:
+        """The visitor is back: its idle time starts again."""
+        await self.conn.execute(
+            livechat_sessions.update()
+            .where(livechat_sessions.c.session_key == session_key)
+            .values(last_seen_at=self.tx.clock())
+        )
+
     async def mark_delivered(self, session_key: str, seq: int) -> None:
         """Remember that the session's sockets were sent everything up to `seq` (never goes back)."""
         await self.conn.execute(
@@ -226,18 +250,29 @@ class LiveChatQueries:
     # --- generated secrets ---
 
     async def secret(self, name: str, generate: Callable[[], str]) -> str:
-        """The secret called `name`, generated and stored by the first process that asks."""
+        """The secret called `name`, generated and stored (encrypted) by the first process that
+        asks; one stored in clear before encryption existed is encrypted now."""
         query = sa.select(generated_secrets.c.value).where(generated_secrets.c.name == name)
         row = (await self.conn.execute(query)).first()
         if row:
-            return str(row.value)
+            stored = str(row.value)
+            if not is_encrypted(stored):
+                await self.conn.execute(
+                    generated_secrets.update()
+                    .where(generated_secrets.c.name == name)
+                    .where(generated_secrets.c.value == stored)
+                    .values(value=self.tx.secrets.encrypt(stored))
+                )
+            return self.tx.secrets.decrypt(stored)
         try:
             async with self.conn.begin_nested():
                 await self.conn.execute(
                     generated_secrets.insert().values(
-                        name=name, value=generate(), created_at=self.tx.clock()
+                        name=name,
+                        value=self.tx.secrets.encrypt(generate()),
+                        created_at=self.tx.clock(),
                     )
                 )
         except IntegrityError:  # another process stored it first: use theirs
             pass
-        return str((await self.conn.execute(query)).scalar_one())
+        return self.tx.secrets.decrypt(str((await self.conn.execute(query)).scalar_one()))

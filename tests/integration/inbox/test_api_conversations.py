@@ -172,6 +172,42 @@ async def test_the_conversation_view_has_the_whole_transcript_and_the_visitor(
     assert [e["status"] for e in body["visitor_escalations"]] == ["closed"]
 
 
+async def test_a_long_transcript_comes_newest_first_in_pages_that_join_without_gaps(
+    inbox: InboxServer, ann: AgentClient, clock: FakeClock
+) -> None:
+    for n in range(4):
+        await inbox.livechat.record_visitor_message("zoe", f"visitor {n}", None, "livechat")
+        clock.advance(1)
+    conversation = await inbox.escalate("zoe", "a person please", first_name="Zoe")
+    for n in range(4):
+        clock.advance(1)
+        await inbox.livechat.record_bot_message("zoe", {"text": f"bot {n}"}, "rest")
+    url = f"api/conversations/{conversation.id}"
+    _, whole = await ann.call("GET", url)
+    assert whole["older"] is None and len(whole["timeline"]) == 10  # 9 messages + the escalation
+
+    status, page = await ann.call("GET", f"{url}?limit=3")
+    assert status == 200
+    assert [i.get("text") for i in page["timeline"]] == ["bot 1", "bot 2", "bot 3"]
+    pages = [page["timeline"]]
+    while page["older"]:
+        _, page = await ann.call("GET", f"{url}?limit=3&before_seq={page['older']['before_seq']}")
+        pages.insert(0, page["timeline"])
+    assert [item for p in pages for item in p] == whole["timeline"]
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [("?limit=0", "limit"), ("?limit=x", "limit"), ("?before_seq=-1", "before_seq")],
+)
+async def test_a_bad_transcript_page_is_refused_with_the_reason(
+    inbox: InboxServer, ann: AgentClient, query: str, reason: str
+) -> None:
+    conversation = await inbox.escalate("zoe", "a person please")
+    status, body = await ann.call("GET", f"api/conversations/{conversation.id}{query}")
+    assert status == 400 and reason in body["error"]
+
+
 async def test_the_visitor_panel_lists_escalations_from_earlier_conversations(
     inbox: InboxServer, ann: AgentClient, clock: FakeClock
 ) -> None:
@@ -248,7 +284,9 @@ async def test_a_bad_reply_is_refused_and_nothing_changes(
     assert reason in answer["error"]
     assert "zoe" not in inbox.transcript.events
     async with inbox.store.transaction() as tx:
-        assert (await ConversationQueries(tx).conversation(conversation.id)).state.value == "escalated"  # type: ignore[union-attr]
+        assert (
+            await ConversationQueries(tx).conversation(conversation.id)
+        ).state.value == "escalated"  # type: ignore[union-attr]
 
 
 async def test_a_reply_while_the_rasa_agent_is_loading_asks_to_retry_and_nothing_changes(

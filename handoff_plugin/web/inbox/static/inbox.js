@@ -9,6 +9,8 @@
 
   var params = new URLSearchParams(window.location.search);
   var view = {
+    earlier: [],  // older transcript pages loaded with "Load earlier", oldest first
+    olderCursor: null,
     status: params.get("status") || "waiting",
     q: "",
     cursor: null,
@@ -190,7 +192,19 @@
     var atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     clear(transcript);
     var visitorName = c.title;  // the server names the visitor (one rule for every page)
-    data.timeline.forEach(function (item) { transcript.appendChild(timelineItem(item, visitorName)); });
+    // The server sends the newest page; pages loaded with "Load earlier" stay above it.
+    if (!view.earlier.length) view.olderCursor = data.older;
+    var firstSeq = null;
+    data.timeline.forEach(function (item) { if (firstSeq === null && item.seq) firstSeq = item.seq; });
+    var earlier = view.earlier.filter(function (item) {
+      return firstSeq === null || !item.seq || item.seq < firstSeq;
+    });
+    if (view.olderCursor) {
+      transcript.appendChild(el("li", { className: "load-earlier" },
+        el("button", { type: "button", className: "secondary", id: "load-earlier", text: "Load earlier messages",
+          onclick: loadEarlier })));
+    }
+    earlier.concat(data.timeline).forEach(function (item) { transcript.appendChild(timelineItem(item, visitorName)); });
     if (!data.timeline.length) transcript.appendChild(el("li", { className: "muted", text: "No messages yet." }));
     if (!keepScroll || atBottom) transcript.scrollTop = transcript.scrollHeight;
     renderVisitor(data);
@@ -222,8 +236,23 @@
     }
   }
 
+  async function loadEarlier() {
+    var id = view.openId, cursor = view.olderCursor;
+    if (!id || !cursor) return;
+    var transcript = document.getElementById("transcript");
+    var fromBottom = transcript.scrollHeight - transcript.scrollTop;
+    var page = await api("GET", "conversations/" + id + "?before_seq=" + cursor.before_seq);
+    if (id !== view.openId) return;
+    view.earlier = page.timeline.concat(view.earlier);
+    view.olderCursor = page.older;
+    renderConversation(view.open, true);
+    transcript.scrollTop = transcript.scrollHeight - fromBottom;  // stay where the agent was reading
+  }
+
   function openConversation(id, push) {
     view.openId = id;
+    view.earlier = [];
+    view.olderCursor = null;
     if (push) window.history.pushState({ id: id }, "", Inbox.base + "/conversations/" + id + window.location.search);
     document.getElementById("composer-text").value = "";
     Inbox.show(document.getElementById("composer-error"), false);
