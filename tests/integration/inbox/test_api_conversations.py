@@ -178,10 +178,10 @@ async def test_a_long_transcript_comes_newest_first_in_pages_that_join_without_g
     for n in range(4):
         await inbox.livechat.record_visitor_message("zoe", f"visitor {n}", None, "livechat")
         clock.advance(1)
-    conversation = await inbox.escalate("zoe", "a person please", first_name="Zoe")
+    conversation = await inbox.escalate("zoe", "a person please", first_name="Zoe", channel="livechat")
     for n in range(4):
         clock.advance(1)
-        await inbox.livechat.record_bot_message("zoe", {"text": f"bot {n}"}, "rest")
+        await inbox.livechat.record_bot_message("zoe", {"text": f"bot {n}"}, "livechat")
     url = f"api/conversations/{conversation.id}"
     _, whole = await ann.call("GET", url)
     assert whole["older"] is None and len(whole["timeline"]) == 10  # 9 messages + the escalation
