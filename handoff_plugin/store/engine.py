@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from handoff_plugin.clock import Clock, utc_now
-from handoff_plugin.errors import ConfigurationError
+from handoff_plugin.errors import ConfigurationError, DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -85,9 +85,19 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
-        async with self.engine.begin() as conn:
-            tx = StoreTransaction(conn, self.clock)
-            yield tx
+        conn = self.engine.connect()
+        try:
+            await conn.start()
+        except (OSError, sa.exc.DBAPIError) as exc:
+            # No connection, so nothing began: callers answer "retry" (the inbox: 503), not 500.
+            log.warning("handoff.store.unavailable", error=type(exc).__name__)
+            raise DatabaseUnavailable("the database is unavailable; retry in a moment") from exc
+        try:
+            async with conn.begin():
+                tx = StoreTransaction(conn, self.clock)
+                yield tx
+        finally:
+            await conn.close()
         for callback in tx.committed_callbacks:
             callback()
 
