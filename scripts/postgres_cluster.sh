@@ -24,7 +24,14 @@ case $command in
   start)
     port=$3
     mkdir -p "$dir"
-    if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; chmod 700 "$dir"; fi
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres "$dir"; chmod 700 "$dir"
+      if ! runuser -u postgres -- test -x "$dir"; then
+        echo "postgres: the postgres user cannot reach $dir (a parent directory is private);" \
+          "run as a normal user, or from a checkout every user can enter" >&2
+        exit 1
+      fi
+    fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       # The postgres user cannot read our private password file: a copy in its own 700 dir.
       pwfile=$dir/initdb-password
