@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 MODEL := models/handoff.tar.gz
 BOT_FILES := $(wildcard data/*.yml) domain.yml config.yml
 
-.PHONY: demo test setup model webchat lint typecheck unit services constraints clean
+.PHONY: demo demo-scaled test setup model webchat lint typecheck unit services constraints clean
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ vendor/rasa-webchat/index.js: scripts/fetch_webchat.sh
 
 demo: setup model webchat
 	@bash scripts/demo.sh
+
+# The production layout on one machine: nginx 5005 -> Rasa replicas 5006, 5007 -> actions 5055,
+# PostgreSQL and Redis, all as plain processes under .handoff/scaled/ (README, "Production layout").
+demo-scaled: setup model webchat services
+	@VENV=$(VENV) bash scripts/demo_scaled.sh
 
 test: setup model services webchat
 	@$(VENV)/bin/ruff check handoff_plugin rasa_sdk_plugins channels actions tests bench

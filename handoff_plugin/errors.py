@@ -46,6 +46,10 @@ class Unavailable(HandoffError):
     """Not ready yet (e.g. the Rasa agent is still loading its model); retrying later helps."""
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached (restarting, failing over); nothing was written."""
+
+
 class NotFound(HandoffError):
     """The conversation, escalation or agent asked for does not exist."""
 

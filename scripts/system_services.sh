@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# System packages the integration tests need (installed with apt when missing).
+# System packages the integration tests and `make demo-scaled` need (installed with apt when missing).
 set -euo pipefail
 
 apt_install() {  # package...
@@ -23,8 +23,16 @@ apt_install() {  # package...
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+# nginx: `make demo-scaled` runs its own (generated config, never the system service).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx
+fi
 # PostgreSQL server binaries: the scale-out tests start a throwaway cluster with initdb.
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_install postgresql
+fi
+# redis-server binary: the scale-out tests start their own on a free port (never the service).
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server
 fi
 echo "services: system packages ready"

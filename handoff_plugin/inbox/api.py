@@ -162,9 +162,10 @@ class InboxApi:
             result = error(400, str(e))
         except NotFound as e:
             result = error(404, str(e))
-        except Unavailable as e:  # e.g. the Rasa agent is still loading
+        except Unavailable as e:  # e.g. the Rasa agent is still loading, the database restarting
             log.warning("handoff.inbox.unavailable", path=request.path, reason=str(e))
             result = error(503, str(e))
+            result.headers["Retry-After"] = "1"
         except Exception:
             log.exception("handoff.inbox.request_failed", method=request.method, path=request.path)
             result = error(500, "Something went wrong on the server; the log has the details.")

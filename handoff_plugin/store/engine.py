@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from handoff_plugin.clock import Clock, utc_now
 from handoff_plugin.config.settings import mask_url_password
-from handoff_plugin.errors import ConfigurationError
+from handoff_plugin.errors import ConfigurationError, DatabaseUnavailable
 from handoff_plugin.store.secret_box import SecretBox, secret_box
 
 log = structlog.get_logger(__name__)
@@ -102,9 +102,19 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
-        async with self.engine.begin() as conn:
-            tx = StoreTransaction(conn, self.clock, self.secrets)
-            yield tx
+        conn = self.engine.connect()
+        try:
+            await conn.start()
+        except (OSError, sa.exc.DBAPIError) as exc:
+            # No connection, so nothing began: callers answer "retry" (the inbox: 503), not 500.
+            log.warning("handoff.store.unavailable", error=type(exc).__name__)
+            raise DatabaseUnavailable("the database is unavailable; retry in a moment") from exc
+        try:
+            async with conn.begin():
+                tx = StoreTransaction(conn, self.clock, self.secrets)
+                yield tx
+        finally:
+            await conn.close()
         for callback in tx.committed_callbacks:
             callback()
 

@@ -188,18 +188,3 @@ async def realtime_store(database_url: str) -> AsyncIterator[Store]:
     store = await open_store(database_url)
     yield store
     await store.close()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Any]:
-    from tests.postgres import PostgresServer
-
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def postgres_url(postgres_server: Any) -> str:
-    """A fresh PostgreSQL database for this test."""
-    return str(postgres_server.new_database())

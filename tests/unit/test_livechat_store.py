@@ -18,10 +18,12 @@ from handoff_plugin.store.tables import metadata
 async def test_the_migrations_create_exactly_the_tables_the_code_declares(store: Store) -> None:
     def differences(sync: Any) -> list[Any]:
         # sqlite_sequence is SQLite's own bookkeeping for AUTOINCREMENT tables; messages_fts* is
-        # the search index (an FTS5 table and its shadow tables) that Alembic does not manage.
+        # the search index (an FTS5 table and its shadow tables) that Alembic does not manage,
+        # ix_messages_text_trgm its PostgreSQL counterpart (pg_trgm, migration 0006).
+        unmanaged = ("sqlite_sequence", "ix_messages_text_trgm")
         options = {
             "include_name": lambda name, *_: (
-                not (name == "sqlite_sequence" or str(name).startswith("messages_fts"))
+                not (name in unmanaged or str(name).startswith("messages_fts"))
             )
         }
         return compare_metadata(MigrationContext.configure(sync, opts=options), metadata)

@@ -89,7 +89,8 @@ def list_query(
     """The conversation list, newest activity first, without paging (see `list_conversations`).
 
     `trigram_index`: the database has `messages_fts` (SQLite): message texts are searched there
-    for queries of 3+ characters, instead of scanning every message."""
+    for queries of 3+ characters, instead of scanning every message. On PostgreSQL the plain
+    `ILIKE '%q%'` below reads the pg_trgm GIN index of migration 0006 (`ix_messages_text_trgm`)."""
     reads = conversation_reads
     unread = sa.exists().where(
         messages.c.conversation_id == c.c.id,

@@ -1,0 +1,149 @@
+"""`make demo-scaled` as a test fixture: scripts/demo_scaled.sh on free ports, its state in a
+temporary directory, started once for tests/scaled and stopped (every process) at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.integration.conftest import VENV_BIN
+from tests.integration.inbox.conftest import AgentClient
+from tests.servers import free_port
+
+START_TIMEOUT = 300  # two replicas load the model on a shared 2-core machine
+
+
+@dataclass
+class ScaledStack:
+    process: subprocess.Popen[bytes]
+    state: Path
+    public_port: int
+    replica_ports: list[int]
+    pg_port: int
+    redis_port: int
+    actions_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.public_port}"
+
+    @property
+    def scaled(self) -> Path:
+        return self.state / "scaled"
+
+    @property
+    def agent_password(self) -> str:
+        return (self.state / "demo-agent-password").read_text().strip()
+
+    def ports(self) -> list[int]:
+        return [
+            self.public_port,
+            *self.replica_ports,
+            self.pg_port,
+            self.redis_port,
+            self.actions_port,
+        ]
+
+    def replica_pid(self, port: int) -> int:
+        return int((self.scaled / f"rasa-{port}.pid").read_text())
+
+    def replica_of_last(self, path_prefix: str) -> int:
+        """The replica nginx sent the newest request for `path_prefix` to (its access log)."""
+        lines = (self.scaled / "nginx" / "logs" / "access.log").read_text().splitlines()
+        line = next(line for line in reversed(lines) if f'"GET {path_prefix}' in line)
+        return int(line.rsplit(":", 1)[1])
+
+    def postgres(self, command: str) -> None:
+        argv = ["bash", "scripts/postgres_cluster.sh", command, str(self.scaled / "postgres")]
+        if command == "start":
+            argv.append(str(self.pg_port))
+        subprocess.run(argv, cwd=ROOT, check=True, capture_output=True)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGINT)  # what Ctrl-C sends
+        return self.process.wait(timeout=90)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until_ready(stack: ScaledStack, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not (stack.scaled / "ready").exists():
+        if stack.process.poll() is not None:
+            pytest.fail(f"demo_scaled.sh exited during start-up:\n{log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"demo_scaled.sh not ready in {START_TIMEOUT} s:\n{log.read_text()[-3000:]}"
+            )
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def scaled_stack() -> Iterator[ScaledStack]:
+    # Not under pytest's private tmp dir: as root, PostgreSQL runs as `postgres`, which must reach it.
+    state = Path(tempfile.mkdtemp(prefix="handoff-scaled-"))
+    ports = [free_port() for _ in range(6)]
+    stack = ScaledStack(None, state, ports[0], ports[1:3], ports[3], ports[4], ports[5])  # type: ignore[arg-type]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
+        "VENV": str(VENV_BIN.parent),
+        "DEMO_STATE_DIR": str(state),
+        "PUBLIC_PORT": str(stack.public_port),
+        "REPLICA_PORTS": " ".join(map(str, stack.replica_ports)),
+        "PG_PORT": str(stack.pg_port),
+        "REDIS_PORT": str(stack.redis_port),
+        "ACTIONS_PORT": str(stack.actions_port),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    log = state / "demo.log"
+    with log.open("wb") as out:
+        stack.process = subprocess.Popen(
+            ["bash", "scripts/demo_scaled.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, like a terminal's foreground job
+        )
+    try:
+        wait_until_ready(stack, log)
+        yield stack
+    finally:
+        stack.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+async def demo_agent(scaled_stack: ScaledStack) -> AsyncIterator[AgentClient]:
+    client = AgentClient(f"{scaled_stack.url}/webhooks/inbox")
+    await client.login("agent@example.com", scaled_stack.agent_password)
+    yield client
+    await client.close()
+
+
+async def eventually_ok(client: AgentClient, path: str, timeout: float = 30) -> object:
+    """`path` answers 200 again (polled: the service comes back by itself)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = await client.call("GET", path)
+        if status == 200:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"GET {path} still answers {status}: {body}")
+        await asyncio.sleep(0.3)
