@@ -27,4 +27,8 @@ fi
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_install postgresql
 fi
+# redis-server binary: the scale-out tests start their own on a free port (never the service).
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server
+fi
 echo "services: system packages ready"

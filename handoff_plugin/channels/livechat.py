@@ -19,7 +19,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from handoff_plugin.channels.wiring import livechat_service
@@ -115,6 +115,12 @@ def _origin_policy(configured: tuple[str, ...]) -> Any:
     return allowed
 
 
+def socket_manager(redis_url: str) -> AsyncRedisManager | None:
+    """With `redis.url`, socket.io's own emits, rooms and disconnects reach the sockets of every
+    replica (`sio.emit(..., to=sid)` from any process); without it, one process's sockets."""
+    return AsyncRedisManager(redis_url, channel="handoff:socketio") if redis_url else None
+
+
 class _SocketBlueprint(Blueprint):
     def __init__(self, sio: AsyncServer, socket_path: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,15 +174,19 @@ class LiveChatInput(InputChannel):
             async_mode="sanic",
             cors_allowed_origins=_origin_policy(livechat.cors_allowed_origins),
             max_http_buffer_size=MAX_HTTP_BUFFER,
+            client_manager=socket_manager(settings.redis.url),
         )
         blueprint = _SocketBlueprint(sio, livechat.socket_path, "handoff_livechat", __name__)
 
         async def emit(event: str, data: Any, to: str) -> None:
-            await sio.emit(event, data, to=to)
+            # `to` is always a socket of this process (VisitorConnections holds only those, and
+            # every replica's broker delivers to its own): sent directly, so it needs no Redis
+            # round trip and still arrives while Redis is down.
+            await sio.emit(event, data, to=to, ignore_queue=True)
 
         async def refuse(sid: str, error: ProtocolError, key: str | None = None) -> None:
             log.info("handoff.livechat.refused", code=error.code, session=short_id(key))
-            await sio.emit(ERROR_EVENT, error.as_event(), to=sid)
+            await emit(ERROR_EVENT, error.as_event(), sid)
 
         @blueprint.listener("before_server_start")
         async def start(app: Sanic, _loop: Any) -> None:
@@ -277,7 +287,7 @@ class LiveChatInput(InputChannel):
             last_seq = data.get("last_seq")
             if opened.is_new or not isinstance(last_seq, int) or isinstance(last_seq, bool):
                 last_seq = None
-            await sio.emit(SESSION_CONFIRM, {"session_id": opened.token}, to=sid)
+            await emit(SESSION_CONFIRM, {"session_id": opened.token}, sid)
             await runtime.connections.attach(sid, opened.session, last_seq)
 
         @sio.on(USER_UTTERED)

@@ -85,6 +85,27 @@ class DatabaseSettings(_Section):
         return value
 
 
+class RedisSettings(_Section):
+    """Shared state between replicas (see README, "Scale-out"); empty: one process, no Redis."""
+
+    url: str = ""
+
+    @validator("url")
+    def _redis_url(cls, value: str) -> str:  # noqa: N805
+        value = value.strip()
+        if value and not re.fullmatch(r"(rediss?://[^\s/]+(/\d+)?/?|unix:///\S+)", value):
+            raise ValueError(
+                "use redis://host:6379/0 (rediss:// for TLS, redis://:password@host:6379/0 "
+                "with a password, unix:///path/to/redis.sock), or leave it empty for one process"
+            )
+        return value
+
+
+def without_password(url: str) -> str:
+    """A URL as logs and errors may show it: `redis://:****@host/0`."""
+    return re.sub(r"^([a-z0-9+.-]+://[^:/@]*:)[^@/]*@", r"\1****@", url)
+
+
 def _split_recipients(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -282,6 +303,7 @@ class Settings(_Section):
     webhook: WebhookSettings = WebhookSettings()
     delivery: DeliverySettings = DeliverySettings()
     livechat: LivechatSettings = LivechatSettings()
+    redis: RedisSettings = RedisSettings()
     localization: LocalizationSettings = LocalizationSettings()
 
     @root_validator(skip_on_failure=True)
@@ -306,6 +328,8 @@ class Settings(_Section):
         def plain(value: Any) -> Any:
             if isinstance(value, SecretStr):
                 return "********" if value.get_secret_value() else ""
+            if isinstance(value, str) and "://" in value:
+                return without_password(value)
             if isinstance(value, BaseModel):
                 return {k: plain(v) for k, v in value.dict(by_alias=True).items()}
             if isinstance(value, dict):
@@ -443,6 +467,8 @@ def _shown(key: str, value: Any) -> Any:
     """The value as an error may repeat it: secrets never."""
     if isinstance(value, SecretStr) or any(s in key for s in ("password", "secret", "token")):
         return "********"
+    if isinstance(value, str) and "://" in value:
+        value = without_password(value)
     if isinstance(value, str) and len(value) > 200:  # a 250 KB value is named, not repeated
         return f"{value[:60]}... ({len(value)} characters)"
     return value
