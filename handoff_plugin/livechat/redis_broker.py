@@ -98,12 +98,21 @@ class RedisBroker:
 
     async def publish(self, event: ConversationEvent) -> None:
         if self._up:
-            try:
-                await self._redis.publish(self.channel, json.dumps(event.as_dict()))
-                return  # this process hears it back from Redis, in order with the others
-            except REDIS_ERRORS as exc:
-                self._went_down(exc)
+            data = json.dumps(event.as_dict())
+            for attempt in (1, 2):  # a pooled connection may predate a Redis restart
+                try:
+                    await self._redis.publish(self.channel, data)
+                    return  # this process hears it back from Redis, in order with the others
+                except REDIS_ERRORS as exc:
+                    if attempt == 2:
+                        self._went_down(exc)
+                        self._restart_reader()  # it reconnects (or polls) and says when back
         await self._local.publish(event)
+
+    def _restart_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        self._reader = asyncio.create_task(self._read())
 
     # --- the reader ---
 

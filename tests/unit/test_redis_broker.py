@@ -92,6 +92,8 @@ async def test_after_redis_restarts_events_travel_between_replicas_again(
 ) -> None:
     a, b = replicas
     on_b = b.subscribe()
+    await a.publish(message_event(8, "before"))  # a pooled connection that the restart breaks
+    await next_kind(on_b, "message.created")
     with capture_logs() as logs:
         redis_server.kill()
         await next_kind(on_b, "lagged")
