@@ -26,7 +26,8 @@ from handoff_plugin.channels.wiring import livechat_service
 from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.livechat.broker import Subscription
 from handoff_plugin.livechat.connections import VisitorConnections
-from handoff_plugin.livechat.limits import VisitorLimits, client_address
+from handoff_plugin.livechat.limits import Limits, LocalLimits, VisitorLimits, client_address
+from handoff_plugin.livechat.redis_limits import RedisVisitorLimits
 from handoff_plugin.livechat.service import CHANNEL, LiveChatService
 from handoff_plugin.livechat.widget import (
     ERROR_EVENT,
@@ -140,7 +141,11 @@ class _Runtime:
     ):
         self.service = service
         self.connections = connections
-        self.limits = VisitorLimits(settings.livechat)
+        self.limits: Limits = (
+            RedisVisitorLimits(settings.livechat, settings.redis.url)
+            if settings.redis.url
+            else LocalLimits(VisitorLimits(settings.livechat))
+        )
         self.proxy_header = settings.livechat.trusted_proxy_header
         self.max_length = settings.livechat.max_message_length
         self.subscription: Subscription | None = None
@@ -207,6 +212,7 @@ class LiveChatInput(InputChannel):
             if runtime.delivery is not None:
                 runtime.delivery.cancel()
             await runtime.connections.save_cursors()
+            await runtime.limits.close()
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -257,7 +263,7 @@ class LiveChatInput(InputChannel):
             header = runtime.proxy_header
             values = request.headers.getall(header, []) if request is not None and header else []
             peer = request.ip if request is not None else None
-            refused = runtime.limits.socket_opened(sid, client_address(peer, values, header))
+            refused = await runtime.limits.socket_opened(sid, client_address(peer, values, header))
             if refused is not None:
                 # The socket never opens, so the answer is socket.io's connect_error; its
                 # `data` is what a livechat_error would carry.
@@ -268,7 +274,7 @@ class LiveChatInput(InputChannel):
         @sio.on("disconnect")
         async def disconnect(sid: str, _reason: Any = None) -> None:
             if self._runtime is not None:
-                self._runtime.limits.socket_closed(sid)
+                await self._runtime.limits.socket_closed(sid)
                 await self._runtime.connections.detach(sid)
 
         @sio.on(SESSION_REQUEST)
@@ -280,7 +286,7 @@ class LiveChatInput(InputChannel):
             data = data if isinstance(data, dict) else {}
             opened = await runtime.service.open_session(data.get("session_id"))
             if opened.is_new:  # a session costs nothing to mint: limited per address
-                too_many = runtime.limits.session_minted(sid)
+                too_many = await runtime.limits.session_minted(sid)
                 if too_many is not None:
                     await refuse(sid, too_many)
                     return
@@ -297,7 +303,7 @@ class LiveChatInput(InputChannel):
             if runtime is None or key is None:
                 await refuse(sid, ProtocolError("no_session", "send session_request first"))
                 return
-            throttled = runtime.limits.message(sid, key)
+            throttled = await runtime.limits.message(sid, key)
             if throttled is not None:
                 await refuse(sid, throttled, key)
                 return
