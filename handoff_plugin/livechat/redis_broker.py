@@ -21,7 +21,11 @@ from collections.abc import Callable
 
 import structlog
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff_plugin.config.settings import without_password
 from handoff_plugin.livechat.broker import LAGGED, ConversationEvent, InProcessBroker, Subscription
@@ -33,9 +37,15 @@ REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def connect(url: str) -> aioredis.Redis:
-    """A client that fails fast (a few seconds) instead of hanging when Redis is away."""
+    """A client that fails fast (a few seconds) instead of hanging when Redis is away, and
+    retries a command once on a fresh connection (pooled ones break when Redis restarts)."""
     return aioredis.Redis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=10,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
 
 
