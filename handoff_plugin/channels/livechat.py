@@ -19,14 +19,15 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from handoff_plugin.channels.wiring import livechat_service
 from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.livechat.broker import Subscription
 from handoff_plugin.livechat.connections import VisitorConnections
-from handoff_plugin.livechat.limits import VisitorLimits, client_address
+from handoff_plugin.livechat.limits import Limits, LocalLimits, VisitorLimits, client_address
+from handoff_plugin.livechat.redis_limits import RedisVisitorLimits
 from handoff_plugin.livechat.service import CHANNEL, LiveChatService
 from handoff_plugin.livechat.widget import (
     ERROR_EVENT,
@@ -115,6 +116,12 @@ def _origin_policy(configured: tuple[str, ...]) -> Any:
     return allowed
 
 
+def socket_manager(redis_url: str) -> AsyncRedisManager | None:
+    """With `redis.url`, socket.io's own emits, rooms and disconnects reach the sockets of every
+    replica (`sio.emit(..., to=sid)` from any process); without it, one process's sockets."""
+    return AsyncRedisManager(redis_url, channel="handoff:socketio") if redis_url else None
+
+
 class _SocketBlueprint(Blueprint):
     def __init__(self, sio: AsyncServer, socket_path: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,7 +141,11 @@ class _Runtime:
     ):
         self.service = service
         self.connections = connections
-        self.limits = VisitorLimits(settings.livechat)
+        self.limits: Limits = (
+            RedisVisitorLimits(settings.livechat, settings.redis.url)
+            if settings.redis.url
+            else LocalLimits(VisitorLimits(settings.livechat))
+        )
         self.proxy_header = settings.livechat.trusted_proxy_header
         self.max_length = settings.livechat.max_message_length
         self.subscription: Subscription | None = None
@@ -168,15 +179,19 @@ class LiveChatInput(InputChannel):
             async_mode="sanic",
             cors_allowed_origins=_origin_policy(livechat.cors_allowed_origins),
             max_http_buffer_size=MAX_HTTP_BUFFER,
+            client_manager=socket_manager(settings.redis.url),
         )
         blueprint = _SocketBlueprint(sio, livechat.socket_path, "handoff_livechat", __name__)
 
         async def emit(event: str, data: Any, to: str) -> None:
-            await sio.emit(event, data, to=to)
+            # `to` is always a socket of this process (VisitorConnections holds only those, and
+            # every replica's broker delivers to its own): sent directly, so it needs no Redis
+            # round trip and still arrives while Redis is down.
+            await sio.emit(event, data, to=to, ignore_queue=True)
 
         async def refuse(sid: str, error: ProtocolError, key: str | None = None) -> None:
             log.info("handoff.livechat.refused", code=error.code, session=short_id(key))
-            await sio.emit(ERROR_EVENT, error.as_event(), to=sid)
+            await emit(ERROR_EVENT, error.as_event(), sid)
 
         @blueprint.listener("before_server_start")
         async def start(app: Sanic, _loop: Any) -> None:
@@ -197,6 +212,7 @@ class LiveChatInput(InputChannel):
             if runtime.delivery is not None:
                 runtime.delivery.cancel()
             await runtime.connections.save_cursors()
+            await runtime.limits.close()
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -247,7 +263,7 @@ class LiveChatInput(InputChannel):
             header = runtime.proxy_header
             values = request.headers.getall(header, []) if request is not None and header else []
             peer = request.ip if request is not None else None
-            refused = runtime.limits.socket_opened(sid, client_address(peer, values, header))
+            refused = await runtime.limits.socket_opened(sid, client_address(peer, values, header))
             if refused is not None:
                 # The socket never opens, so the answer is socket.io's connect_error; its
                 # `data` is what a livechat_error would carry.
@@ -258,7 +274,7 @@ class LiveChatInput(InputChannel):
         @sio.on("disconnect")
         async def disconnect(sid: str, _reason: Any = None) -> None:
             if self._runtime is not None:
-                self._runtime.limits.socket_closed(sid)
+                await self._runtime.limits.socket_closed(sid)
                 await self._runtime.connections.detach(sid)
 
         @sio.on(SESSION_REQUEST)
@@ -270,14 +286,14 @@ class LiveChatInput(InputChannel):
             data = data if isinstance(data, dict) else {}
             opened = await runtime.service.open_session(data.get("session_id"))
             if opened.is_new:  # a session costs nothing to mint: limited per address
-                too_many = runtime.limits.session_minted(sid)
+                too_many = await runtime.limits.session_minted(sid)
                 if too_many is not None:
                     await refuse(sid, too_many)
                     return
             last_seq = data.get("last_seq")
             if opened.is_new or not isinstance(last_seq, int) or isinstance(last_seq, bool):
                 last_seq = None
-            await sio.emit(SESSION_CONFIRM, {"session_id": opened.token}, to=sid)
+            await emit(SESSION_CONFIRM, {"session_id": opened.token}, sid)
             await runtime.connections.attach(sid, opened.session, last_seq)
 
         @sio.on(USER_UTTERED)
@@ -287,7 +303,7 @@ class LiveChatInput(InputChannel):
             if runtime is None or key is None:
                 await refuse(sid, ProtocolError("no_session", "send session_request first"))
                 return
-            throttled = runtime.limits.message(sid, key)
+            throttled = await runtime.limits.message(sid, key)
             if throttled is not None:
                 await refuse(sid, throttled, key)
                 return

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from handoff_plugin.livechat.broker import InProcessBroker
+from handoff_plugin.livechat.broker import Broker, InProcessBroker
+from handoff_plugin.livechat.redis_broker import RedisBroker
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.livechat.sessions import SessionSigner, session_secret
 from handoff_plugin.rasa_bridge import pause_guard
@@ -21,6 +22,15 @@ from handoff_plugin.services import Services, services
 
 _ATTR = "handoff_livechat"
 _LOCK_ATTR = "handoff_livechat_lock"
+
+
+def make_broker(redis_url: str) -> Broker:
+    """One process: in memory. Several replicas (`redis.url`): Redis pub/sub."""
+    if not redis_url:
+        return InProcessBroker()
+    broker = RedisBroker(redis_url)
+    broker.start()
+    return broker
 
 
 async def livechat_service(app: Any, given: Services | None = None) -> LiveChatService:
@@ -39,7 +49,7 @@ async def livechat_service(app: Any, given: Services | None = None) -> LiveChatS
             store=shared.store,
             settings=shared.settings,
             transcript=RasaTranscript(lambda: getattr(app.ctx, "agent", None)),
-            broker=InProcessBroker(),
+            broker=make_broker(settings.redis.url),
             signer=SessionSigner(await session_secret(settings, shared.store)),
         )
         setattr(app.ctx, _ATTR, service)

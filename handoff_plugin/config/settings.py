@@ -88,6 +88,22 @@ class DatabaseSettings(_Section):
         return value
 
 
+class RedisSettings(_Section):
+    """Shared state between replicas (see README, "Scale-out"); empty: one process, no Redis."""
+
+    url: str = ""
+
+    @validator("url")
+    def _redis_url(cls, value: str) -> str:  # noqa: N805
+        value = value.strip()
+        if value and not re.fullmatch(r"(rediss?://[^\s/]+(/\d+)?/?|unix:///\S+)", value):
+            raise ValueError(
+                "use redis://host:6379/0 (rediss:// for TLS, redis://:password@host:6379/0 "
+                "with a password, unix:///path/to/redis.sock), or leave it empty for one process"
+            )
+        return value
+
+
 def _split_recipients(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -290,6 +306,7 @@ class Settings(_Section):
     webhook: WebhookSettings = WebhookSettings()
     delivery: DeliverySettings = DeliverySettings()
     livechat: LivechatSettings = LivechatSettings()
+    redis: RedisSettings = RedisSettings()
     localization: LocalizationSettings = LocalizationSettings()
     security: SecuritySettings = SecuritySettings()
 

@@ -12,7 +12,9 @@ serves the inbox, so an in-process broker never hears of them. Instead:
 
 Live-chat markers (`live.started`/`live.ended`, written by the inbox when an agent starts or ends
 a chat) go into the same log; a feed skips the ones its own process wrote, since the live-chat
-service already published those on the local broker.
+service already published those on the local broker (with a shared broker, `redis.url`, it skips
+every replica's: the Redis broker carried them, or, while Redis was down, told every stream to
+resynchronise).
 
 Row ids only grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), but on PostgreSQL a row
 can commit after a row with a higher id. The feed therefore remembers ids it has not seen below
@@ -119,7 +121,8 @@ class EventFeed:
         for row in fresh:
             self._seen.add(row.id)
             self._gaps.pop(row.id, None)
-            if row.kind == "escalation.created" or row.origin != self.origin:
+            foreign = row.origin != self.origin and not self.broker.shared
+            if row.kind == "escalation.created" or foreign:
                 await self.broker.publish(as_broker_event(row))
                 log.info(
                     "handoff.inbox.event_received",

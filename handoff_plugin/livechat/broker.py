@@ -1,8 +1,8 @@
 """Live conversation events for whoever watches them (the visitor channel, the agent inbox).
 
 `Broker` is the interface: `publish` an event, `subscribe()` to receive every event published
-after that, in order. `InProcessBroker` serves one process; a Redis-backed broker with the same
-interface will carry events between replicas (events are plain data: `as_dict`/`from_dict`).
+after that, in order. `InProcessBroker` serves one process; `RedisBroker` (redis_broker.py, with
+`redis.url` set) carries events between replicas (events are plain data: `as_dict`/`from_dict`).
 
 Subscribers must tolerate gaps: a subscriber that falls too far behind gets one `lagged` event in
 place of what it missed and resynchronises from the database (messages are numbered by `seq`).
@@ -66,6 +66,8 @@ class Subscription(Protocol):
 
 
 class Broker(Protocol):
+    shared: bool  # whether subscribers also hear other processes' events
+
     async def publish(self, event: ConversationEvent) -> None: ...
 
     def subscribe(self) -> Subscription: ...
@@ -108,6 +110,8 @@ class _QueueSubscription:
 
 class InProcessBroker:
     """Fan-out to the subscribers of this process; `publish` never blocks on a slow subscriber."""
+
+    shared = False
 
     def __init__(self, max_queued: int = 10_000) -> None:
         self._max_queued = max_queued

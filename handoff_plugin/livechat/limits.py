@@ -1,13 +1,17 @@
 """Visitor abuse limits: token buckets per key (injectable clock), keyed by what a visitor cannot
 mint for free. A session id or a socket costs nothing to make, so every limit also applies per
 client address: messages per session, per socket and per address; new sessions per address per
-minute; open sockets per address (this process's sockets)."""
+minute; open sockets per address (this process's sockets).
+
+`VisitorLimits` counts in this process; `redis_limits.RedisVisitorLimits` (with `redis.url`)
+counts across replicas. The channel uses either through `Limits` (`LocalLimits` adapts this one)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from handoff_plugin.config.settings import LivechatSettings
 from handoff_plugin.livechat.widget import ProtocolError
@@ -94,6 +98,30 @@ def client_address(peer: str | None, header_values: Sequence[str], trusted_heade
     return peer or "unknown"
 
 
+def too_many_sockets() -> ProtocolError:
+    return ProtocolError(
+        "too_many_sockets",
+        "Too many chat windows are open from your network; close one and reload.",
+    )
+
+
+def too_many_sessions(wait: float) -> ProtocolError:
+    return ProtocolError(
+        "too_many_sessions",
+        "Too many new chats were started from your network; please try again shortly.",
+        retry_after=wait,
+    )
+
+
+def rate_limited(wait: float) -> ProtocolError:
+    return ProtocolError(
+        "rate_limited",
+        "You are sending messages too quickly; this one was not delivered. "
+        "Please wait a moment and send it again.",
+        retry_after=wait,
+    )
+
+
 class VisitorLimits:
     """Every limit the socket.io channel applies; the channel calls one method per event."""
 
@@ -119,10 +147,7 @@ class VisitorLimits:
         if len(sockets) >= self._max_sockets:
             if not sockets:
                 del self._sockets_of[address]
-            return ProtocolError(
-                "too_many_sockets",
-                "Too many chat windows are open from your network; close one and reload.",
-            )
+            return too_many_sockets()
         sockets.add(sid)
         self._address_of[sid] = address
         return None
@@ -136,6 +161,10 @@ class VisitorLimits:
             if not sockets:
                 del self._sockets_of[address or ""]
 
+    def sockets(self) -> list[tuple[str, str]]:
+        """(sid, address) of every open socket of this process."""
+        return list(self._address_of.items())
+
     def address_of(self, sid: str) -> str:
         return self._address_of.get(sid, "unknown")
 
@@ -143,11 +172,7 @@ class VisitorLimits:
         wait = self._sessions.try_acquire(self.address_of(sid))
         if not wait:
             return None
-        return ProtocolError(
-            "too_many_sessions",
-            "Too many new chats were started from your network; please try again shortly.",
-            retry_after=wait,
-        )
+        return too_many_sessions(wait)
 
     def message(self, sid: str, session_key: str) -> ProtocolError | None:
         wait = acquire_all(
@@ -159,9 +184,40 @@ class VisitorLimits:
         )
         if not wait:
             return None
-        return ProtocolError(
-            "rate_limited",
-            "You are sending messages too quickly; this one was not delivered. "
-            "Please wait a moment and send it again.",
-            retry_after=wait,
-        )
+        return rate_limited(wait)
+
+
+class Limits(Protocol):
+    """What the socket.io channel asks, one call per event."""
+
+    async def socket_opened(self, sid: str, address: str) -> ProtocolError | None: ...
+
+    async def socket_closed(self, sid: str) -> None: ...
+
+    async def session_minted(self, sid: str) -> ProtocolError | None: ...
+
+    async def message(self, sid: str, session_key: str) -> ProtocolError | None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalLimits:
+    """`VisitorLimits` behind the `Limits` interface (one process)."""
+
+    def __init__(self, limits: VisitorLimits) -> None:
+        self.limits = limits
+
+    async def socket_opened(self, sid: str, address: str) -> ProtocolError | None:
+        return self.limits.socket_opened(sid, address)
+
+    async def socket_closed(self, sid: str) -> None:
+        self.limits.socket_closed(sid)
+
+    async def session_minted(self, sid: str) -> ProtocolError | None:
+        return self.limits.session_minted(sid)
+
+    async def message(self, sid: str, session_key: str) -> ProtocolError | None:
+        return self.limits.message(sid, session_key)
+
+    async def close(self) -> None:
+        pass

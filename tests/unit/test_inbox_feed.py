@@ -67,6 +67,25 @@ async def test_rows_of_other_processes_become_state_changes_on_the_broker(
     assert feed.cursor == 4
 
 
+class SharedBroker(InProcessBroker):
+    shared = True  # like the Redis broker: other replicas' events arrive through it
+
+
+async def test_with_a_shared_broker_only_escalations_come_from_the_feed(
+    store: Store, clock: FakeClock
+) -> None:
+    broker = SharedBroker()
+    feed = EventFeed(store, broker, origin="inbox-process")
+    await feed.start_at_newest()
+    subscription = broker.subscribe()
+    await write(store, clock, 1, "live.started", "other-inbox-replica")  # the broker carried it
+    await write(store, clock, 2, "escalation.created", "action-server")
+    assert [e.id for e in await feed.poll()] == [1, 2]  # both read
+    assert [(e.sender_id, e.state) for e in drain(subscription)] == [
+        ("sender-2", ConversationState.ESCALATED)
+    ]
+
+
 async def test_the_feed_starts_after_what_was_written_before_it(
     store: Store, clock: FakeClock
 ) -> None:

@@ -186,3 +186,20 @@ def test_with_several_bad_settings_the_error_names_the_first(tmp_path: Path) -> 
         load_settings(env, config_path=tmp_path / "x.yml")
     assert "chatbot.name" in str(error.value) and "webhook.url" in str(error.value)
     assert error.value.field == "chatbot.name"
+
+
+def test_redis_is_off_by_default_and_its_url_is_checked(tmp_path: Path) -> None:
+    none = tmp_path / "none.yml"
+    assert load_settings({}, config_path=none).redis.url == ""
+    url = "redis://:pw@10.0.0.5:6379/0"
+    assert load_settings({"HANDOFF_REDIS_URL": url}, config_path=none).redis.url == url
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings({"HANDOFF_REDIS_URL": "http://:hunter2@cache:6379"}, config_path=none)
+    assert "redis.url" in str(refused.value) and "redis://host:6379/0" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_the_effective_settings_never_show_a_redis_password(tmp_path: Path) -> None:
+    env = {"HANDOFF_REDIS_URL": "redis://:hunter2@cache:6379/0"}
+    masked = load_settings(env, config_path=tmp_path / "none.yml").masked()
+    assert masked["redis"]["url"] == "redis://:********@cache:6379/0"
