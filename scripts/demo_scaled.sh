@@ -32,6 +32,12 @@ export HANDOFF_ACTIONS_TOKEN=${HANDOFF_ACTIONS_TOKEN:-$(secret_in "$STATE/action
 export RASA_API_TOKEN=${RASA_API_TOKEN:-$(secret_in "$STATE/rasa-api-token" 32)}
 PG_PASSWORD=$(secret_in "$SCALED/postgres-password" 24)
 export PG_PASSWORD
+# Saved secrets (Slack token, webhook secret, the session secret) are encrypted in PostgreSQL with
+# this Fernet key, generated once (README, "Security"); production sets its own.
+if [ ! -s "$SCALED/secret.key" ]; then
+  (umask 077; "$VENV/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$SCALED/secret.key")
+fi
+export HANDOFF_SECURITY_SECRET_KEY=${HANDOFF_SECURITY_SECRET_KEY:-$(cat "$SCALED/secret.key")}
 
 for port in "$PUBLIC_PORT" "${REPLICAS[@]}" "$ACTIONS_PORT" "$PG_PORT" "$REDIS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

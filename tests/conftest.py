@@ -32,6 +32,10 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
+# A Fernet key for test databases only (made with Fernet.generate_key()).
+TEST_SECRET_KEY = "kR6lJ5mKQ2yqVd0Lrj3m3nJ9gQnH3yQ2n6jJmC4lZ2Y="
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -60,7 +64,9 @@ def postgres_url(postgres_server: Any) -> str:
 
 @pytest.fixture
 async def store(database_url: str, clock: FakeClock) -> AsyncIterator[Store]:
-    store = await open_store(database_url, clock=clock)
+    # A server database needs `security.secret_key` to keep secrets; SQLite makes its own.
+    key = "" if database_url.startswith("sqlite") else TEST_SECRET_KEY
+    store = await open_store(database_url, clock=clock, secret_key=key)
     yield store
     await store.close()
 
