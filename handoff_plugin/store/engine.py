@@ -23,6 +23,7 @@ from handoff_plugin.errors import ConfigurationError
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+READ_ONLY = "handoff_read_only"  # execution option of `Store.read()` connections
 
 
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
@@ -59,7 +60,10 @@ def create_engine(url: str) -> AsyncEngine:
             dbapi_connection.isolation_level = None
 
         @sa.event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
+        def _begin(conn: Any) -> None:
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a snapshot; WAL readers never wait for writers
+                return
             # Take the write lock up front: read-then-write transactions from several
             # processes then queue on busy_timeout instead of failing with "database is locked".
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -69,11 +73,13 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 class Store:
-    """The database of one process. Services open a `transaction()` and call typed queries."""
+    """The database of one process. Services open a `transaction()` (or a `read()`) and call
+    typed queries."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
         self.engine = engine
         self.clock = clock
+        self._reader = engine.execution_options(**{READ_ONLY: True})  # same pool
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
@@ -99,6 +105,14 @@ class Store:
             yield tx
         for callback in tx.committed_callbacks:
             callback()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[StoreTransaction]:
+        """A transaction that only reads: on SQLite it takes no write lock, so it never waits
+        for (or holds up) a writer. Writing in it may fail with "database is locked": use
+        `transaction()` for anything that writes."""
+        async with self._reader.begin() as conn:
+            yield StoreTransaction(conn, self.clock)
 
 
 async def open_store(url: str, *, clock: Clock = utc_now, upgrade: bool = True) -> Store:
