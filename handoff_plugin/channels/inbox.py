@@ -18,7 +18,7 @@ from sanic import Blueprint, Sanic
 from sanic.request import Request as SanicRequest
 from sanic.response import HTTPResponse
 
-from handoff_plugin.channels.wiring import livechat_service
+from handoff_plugin.channels.wiring import livechat_service, release
 from handoff_plugin.inbox.agents import Passwords
 from handoff_plugin.inbox.http import Request, Response, StreamResponse, is_https
 from handoff_plugin.inbox.server import InboxRuntime
@@ -109,8 +109,8 @@ class InboxInput(InputChannel):
 
         @blueprint.listener("before_server_start")
         async def start(app: Sanic, _loop: Any) -> None:
+            livechat = await livechat_service(app, self._services)  # first: it owns the services
             shared = self._services or await services()
-            livechat = await livechat_service(app, shared)
             self.runtime = await InboxRuntime.start(
                 shared.store, shared.settings, livechat, base_path, **self._options
             )
@@ -120,6 +120,10 @@ class InboxInput(InputChannel):
             runtime, self.runtime = self.runtime, None
             if runtime is not None:
                 await runtime.stop()
+
+        @blueprint.listener("after_server_stop")
+        async def close(app: Sanic, _loop: Any) -> None:
+            await release(app)
 
         async def handle(request: SanicRequest, path: str = "") -> HTTPResponse | None:
             if self.runtime is None:

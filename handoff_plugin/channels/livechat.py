@@ -22,7 +22,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
-from handoff_plugin.channels.wiring import livechat_service
+from handoff_plugin.channels.wiring import livechat_service, release
 from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.livechat.broker import Subscription
 from handoff_plugin.livechat.connections import VisitorConnections
@@ -213,6 +213,10 @@ class LiveChatInput(InputChannel):
                 runtime.delivery.cancel()
             await runtime.connections.save_cursors()
             await runtime.limits.close()
+
+        @blueprint.listener("after_server_stop")
+        async def close(app: Sanic, _loop: Any) -> None:
+            await release(app)
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

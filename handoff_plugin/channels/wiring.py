@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import structlog
+
 from handoff_plugin.livechat.broker import Broker, InProcessBroker
 from handoff_plugin.livechat.redis_broker import RedisBroker
 from handoff_plugin.livechat.service import LiveChatService
@@ -18,10 +20,13 @@ from handoff_plugin.livechat.sessions import SessionSigner, session_secret
 from handoff_plugin.rasa_bridge import pause_guard
 from handoff_plugin.rasa_bridge.api_guard import warn_if_rasa_api_unprotected
 from handoff_plugin.rasa_bridge.transcript import RasaTranscript
-from handoff_plugin.services import Services, services
+from handoff_plugin.services import Services, reset_services, services
+
+log = structlog.get_logger(__name__)
 
 _ATTR = "handoff_livechat"
 _LOCK_ATTR = "handoff_livechat_lock"
+_OWNS_ATTR = "handoff_owns_services"
 
 
 def make_broker(redis_url: str) -> Broker:
@@ -44,6 +49,7 @@ async def livechat_service(app: Any, given: Services | None = None) -> LiveChatS
         if existing is not None:
             return existing
         shared = given or await services()
+        setattr(app.ctx, _OWNS_ATTR, given is None)
         settings = await shared.settings.current()
         service = LiveChatService(
             store=shared.store,
@@ -56,3 +62,13 @@ async def livechat_service(app: Any, given: Services | None = None) -> LiveChatS
         pause_guard.install(service)
         warn_if_rasa_api_unprotected(app)
         return service
+
+
+async def release(app: Any) -> None:
+    """After the server stopped: close the services this app opened (their database pool keeps
+    threads that would hold `rasa run` open). Services a caller passed in are the caller's."""
+    if getattr(app.ctx, _OWNS_ATTR, False):
+        setattr(app.ctx, _OWNS_ATTR, False)
+        setattr(app.ctx, _ATTR, None)
+        await reset_services()
+        log.info("handoff.services.closed")

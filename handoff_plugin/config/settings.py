@@ -364,6 +364,10 @@ class SettingsProvider(Protocol):
 
     async def current(self) -> Settings: ...
 
+    async def recent(self) -> Settings:
+        """`current()`, or what it gave up to about a second ago (for checks on every message)."""
+        ...
+
 
 class StaticSettings:
     """Settings fixed for the life of the process (tests, and before the database is open)."""
@@ -372,6 +376,9 @@ class StaticSettings:
         self._settings = settings
 
     async def current(self) -> Settings:
+        return self._settings
+
+    async def recent(self) -> Settings:
         return self._settings
 
 

@@ -160,13 +160,13 @@ class LiveChatService:
     # --- the transcript ---
 
     async def state_of(self, sender_id: str) -> ConversationState:
-        async with self.store.transaction() as tx:
+        async with self.store.read() as tx:
             state = await LiveChatQueries(tx).state_of_sender(sender_id)
         return state or ConversationState.BOT
 
     async def refusal_of(self, text: str | None, metadata: Mapping[str, Any] | None) -> str | None:
         """Why a visitor message on any channel is too big to accept (a code), or None."""
-        settings = await self.settings.current()
+        settings = await self.settings.recent()  # asked per message: may be a second old
         if text is not None and len(text) > settings.livechat.max_message_length:
             return "message_too_long"
         if metadata and len(json.dumps(metadata, default=str)) > MAX_METADATA_BYTES:
@@ -209,7 +209,7 @@ class LiveChatService:
     async def messages_after(
         self, conversation_id: int, after_seq: int, *, until_seq: int | None = None
     ) -> list[ChatMessage]:
-        async with self.store.transaction() as tx:
+        async with self.store.read() as tx:
             return await LiveChatQueries(tx).messages_after(
                 conversation_id, after_seq, until_seq=until_seq
             )
@@ -221,7 +221,7 @@ class LiveChatService:
             return await LiveChatQueries(tx).messages_before(conversation_id, before_seq, limit)
 
     async def last_seq(self, conversation_id: int) -> int:
-        async with self.store.transaction() as tx:
+        async with self.store.read() as tx:
             return await LiveChatQueries(tx).last_seq(conversation_id)
 
     # --- the agent's side ---
@@ -317,14 +317,14 @@ class LiveChatService:
         return notice
 
     async def _conversation(self, conversation_id: int) -> Conversation:
-        async with self.store.transaction() as tx:
+        async with self.store.read() as tx:
             conversation = await ConversationQueries(tx).conversation(conversation_id)
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
         return conversation
 
     async def _language(self, conversation_id: int) -> str | None:
-        async with self.store.transaction() as tx:
+        async with self.store.read() as tx:
             return await LiveChatQueries(tx).visitor_language(conversation_id)
 
     async def _published(self, conversation: Conversation, message: ChatMessage) -> None:

@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from handoff_plugin.clock import Clock, utc_now
 from handoff_plugin.config.settings import mask_url_password
@@ -25,6 +26,7 @@ from handoff_plugin.store.secret_box import SecretBox, secret_box
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+READ_ONLY = "handoff_read_only"  # execution option of `Store.read()` connections
 
 
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
@@ -44,12 +46,20 @@ def _private_database_file(path: Path) -> None:
             file.chmod(0o600)  # made before this rule (or by another umask): private from now on
 
 
+def _is_file(path: str) -> bool:
+    return bool(path) and path != ":memory:" and not path.startswith("file::memory:")
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             _private_database_file(Path(path).expanduser())
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # A file database keeps its connections (SQLAlchemy 1.4 would open one per transaction,
+        # and the last one closed checkpoints the WAL: ~4 ms per transaction). Their aiosqlite
+        # threads keep the process alive until `Store.close()`: servers close it when stopping.
+        pool: dict[str, Any] = {"poolclass": AsyncAdaptedQueuePool} if _is_file(path) else {}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
 
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -63,7 +73,10 @@ def create_engine(url: str) -> AsyncEngine:
             dbapi_connection.isolation_level = None
 
         @sa.event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
+        def _begin(conn: Any) -> None:
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a snapshot; WAL readers never wait for writers
+                return
             # Take the write lock up front: read-then-write transactions from several
             # processes then queue on busy_timeout instead of failing with "database is locked".
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -73,7 +86,8 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 class Store:
-    """The database of one process. Services open a `transaction()` and call typed queries."""
+    """The database of one process. Services open a `transaction()` (or a `read()`) and call
+    typed queries."""
 
     def __init__(
         self, engine: AsyncEngine, clock: Clock = utc_now, secrets: SecretBox | None = None
@@ -82,6 +96,7 @@ class Store:
         self.clock = clock
         # Encrypts the secrets queries keep (saved settings, generated keys).
         self.secrets = secrets or SecretBox([], missing_reason="this store was opened without one")
+        self._reader = engine.execution_options(**{READ_ONLY: True})  # same pool
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
@@ -102,7 +117,22 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
-        conn = self.engine.connect()
+        async with self._begin(self.engine) as tx:
+            yield tx
+        for callback in tx.committed_callbacks:
+            callback()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[StoreTransaction]:
+        """A transaction that only reads: on SQLite it takes no write lock, so it never waits
+        for (or holds up) a writer. Writing in it may fail with "database is locked": use
+        `transaction()` for anything that writes."""
+        async with self._begin(self._reader) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _begin(self, engine: AsyncEngine) -> AsyncIterator[StoreTransaction]:
+        conn = engine.connect()
         try:
             await conn.start()
         except (OSError, sa.exc.DBAPIError) as exc:
@@ -111,13 +141,9 @@ class Store:
             raise DatabaseUnavailable("the database is unavailable; retry in a moment") from exc
         try:
             async with conn.begin():
-                tx = StoreTransaction(conn, self.clock, self.secrets)
-                yield tx
+                yield StoreTransaction(conn, self.clock, self.secrets)
         finally:
             await conn.close()
-        for callback in tx.committed_callbacks:
-            callback()
-
 
 async def open_store(
     url: str, *, clock: Clock = utc_now, upgrade: bool = True, secret_key: str = ""

@@ -1,4 +1,5 @@
-"""Settings saved from the inbox, layered over file and env, read fresh by every process.
+"""Settings saved from the inbox, layered over file and env, re-read by every process (at most
+a second old).
 
 (Here, not in `config/`: the typed settings know no database; this provider reads the store.)"""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -79,20 +81,46 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[st
 
 class StoredSettings:
     """`current()` reads the saved overrides (one small row) so a change made in any process
-    applies from the next operation on, without a restart."""
+    applies from the next operation on, without a restart. `recent()` is for what every
+    message asks (the size caps): it reuses what was read for up to `max_age` seconds (1 s), so
+    a change saved in another process reaches those checks within about a second."""
 
-    def __init__(self, store: Store, base: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        base: Sequence[Mapping[str, Any]],
+        *,
+        max_age: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._base = list(base)
         self._cache: tuple[str, Settings] | None = None
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._read_at: float | None = None  # when `_cache` was last read from the database
         self.base_settings = build_settings(*self._base)  # validates file + env at start-up
 
     async def current(self) -> Settings:
-        async with self._store.transaction() as tx:
+        now = self._monotonic()
+        async with self._store.read() as tx:
             saved = await SettingsQueries(tx).saved_settings()
+        return self._remember(saved, now)
+
+    async def recent(self) -> Settings:
+        """The settings as read at most `max_age` seconds ago (this process's own saves at once)."""
+        if self._cache is not None and self._read_at is not None:
+            if 0 <= self._monotonic() - self._read_at < self._max_age:
+                return self._cache[1]
+        return await self.current()
+
+    def _remember(
+        self, saved: Mapping[str, Any], read_at: float, settings: Settings | None = None
+    ) -> Settings:
         key = json.dumps(saved, sort_keys=True)
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, build_settings(*self._base, saved))
+            self._cache = (key, settings or build_settings(*self._base, saved))
+        self._read_at = read_at
         return self._cache[1]
 
     async def save(self, changes: Mapping[str, Any], actor: Actor | None = None) -> Settings:
@@ -135,6 +163,7 @@ class StoredSettings:
                     _lookup(shown_after, key, new),
                     secret=is_secret(key),
                 )
+        self._remember(saved, self._monotonic(), settings)  # this process sees it at once
         log.info(
             "handoff.settings.saved",
             sections=sections,
@@ -152,5 +181,5 @@ class StoredSettings:
 
     async def saved(self) -> dict[str, Any]:
         """The overrides saved from the inbox (not the file or env layers)."""
-        async with self._store.transaction() as tx:
+        async with self._store.read() as tx:
             return await SettingsQueries(tx).saved_settings()
