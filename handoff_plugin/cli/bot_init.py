@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,10 @@ from handoff_plugin.errors import ConfigurationError
 
 FRAGMENT_DIR = Path(__file__).resolve().parent.parent / "bot"
 DATA_FILES = ("handoff_nlu.yml", "handoff_rules.yml")
+NLU_FILE = "handoff_nlu.yml"  # per language, in bot/data/<language>/; the rules are shared
+# The languages whose handoff training data ships (bot/data/<code>/handoff_nlu.yml).
+LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish"}
+DEFAULT_LANGUAGE = "en"  # Rasa's own default when config.yml names none
 ACTIONS_MODULE = '''"""Registers rasa-handoff's custom actions with this bot's action server."""
 
 from handoff_plugin.rasa_bridge.actions import (  # noqa: F401
@@ -137,6 +142,30 @@ def _ensure_channels(credentials: Any) -> list[str]:
     return changes
 
 
+def data_source(name: str, language: str = DEFAULT_LANGUAGE) -> Path:
+    """Where the shipped copy of data file `name` for `language` is."""
+    if name == NLU_FILE:
+        return FRAGMENT_DIR / "data" / language / name
+    return FRAGMENT_DIR / "data" / name
+
+
+def bot_language(bot_dir: Path) -> str:
+    """The `language` of the bot's config.yml, refused unless its handoff data ships."""
+    config = _load(bot_dir / "config.yml")
+    raw = str(config.get("language") or DEFAULT_LANGUAGE).strip()
+    language = re.split(r"[-_]", raw)[0].lower()
+    if language not in LANGUAGES or not data_source(NLU_FILE, language).is_file():
+        supported = ", ".join(LANGUAGES)
+        raise ConfigurationError(
+            f"handoff init: config.yml says language: {raw}, but rasa-handoff ships handoff "
+            f"training data only for {supported}. To add {raw}: copy handoff_plugin/bot/data/en/ "
+            f"to handoff_plugin/bot/data/{language}/, translate its examples (as people write "
+            "them: typos, formal and informal), add the language to LANGUAGES in "
+            "handoff_plugin/cli/bot_init.py and contribute it; nothing was changed"
+        )
+    return language
+
+
 def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
     """Apply the README's "Add handoff to your own bot" steps to `bot_dir`; idempotent."""
     domain_path = bot_dir / "domain.yml"
@@ -145,6 +174,7 @@ def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
             f"handoff init: no domain.yml in {bot_dir}; run it in your bot's folder "
             "(the one `rasa init` created)"
         )
+    language = bot_language(bot_dir)  # before anything is written: a refusal changes nothing
     changes: list[str] = []
 
     data_dir = bot_dir / "data"
@@ -152,7 +182,12 @@ def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
     for name in DATA_FILES:
         target = data_dir / name
         if not target.exists():
-            shutil.copyfile(FRAGMENT_DIR / "data" / name, target)
+            if name == NLU_FILE:
+                echo(
+                    f"handoff init: adding the {LANGUAGES[language]} ({language}) handoff "
+                    "training data"
+                )
+            shutil.copyfile(data_source(name, language), target)
             changes.append(f"data/{name}: copied")
 
     fragment = _load(FRAGMENT_DIR / "domain.yml")

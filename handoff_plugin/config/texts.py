@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, root_validator, validator
 
+from handoff_plugin.config.builtin_texts import BUILTIN_TEXTS
 from handoff_plugin.config.section import Invalid as _Invalid
 from handoff_plugin.config.section import Section as _Section
 
@@ -94,7 +95,24 @@ class LocalizationSettings(_Section):
         return value
 
     def for_language(self, language: str | None) -> Texts:
-        for candidate in (language, (language or "").split("-")[0], self.default_language, "en"):
-            if candidate and candidate in self.texts:
-                return self.texts[candidate]
+        """The visitor's language, then its base (de-AT -> de), the bot's default, then en.
+
+        A language counts if texts are configured for it or rasa-handoff ships them; configured
+        texts override the shipped ones key by key."""
+        base = re.split(r"[-_]", language or "")[0]
+        for candidate in (language, base, self.default_language, "en"):
+            if candidate and (candidate in self.texts or candidate in BUILTIN_TEXTS):
+                return self._texts(candidate)
         return Texts()
+
+    def _texts(self, language: str) -> Texts:
+        configured = self.texts.get(language)
+        if language not in BUILTIN_TEXTS:
+            return configured or Texts()
+        own = configured.dict(exclude_unset=True) if configured else {}
+        return Texts(**{**BUILTIN_TEXTS[language], **own})
+
+
+def builtin_defaults(language: str) -> Texts:
+    """The texts rasa-handoff ships for `language` (English for one it has none for)."""
+    return Texts(**BUILTIN_TEXTS.get(language, {}))

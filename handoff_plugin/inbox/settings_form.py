@@ -7,8 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from handoff_plugin.config.builtin_texts import BUILTIN_TEXTS
 from handoff_plugin.config.settings import Settings, check_texts
-from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts
+from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts, builtin_defaults
 from handoff_plugin.errors import ConfigurationError, InvalidInput
 from handoff_plugin.store.queries.settings import Actor
 from handoff_plugin.store.saved_settings import StoredSettings
@@ -59,7 +60,9 @@ class SettingsRejected(InvalidInput):
 def settings_view(settings: Settings) -> dict[str, Any]:
     slack_ready = bool(settings.slack.bot_token.get_secret_value() and settings.slack.channel)
     localization = settings.localization
-    languages = sorted(set(localization.texts) | {"en", localization.default_language})
+    languages = sorted(
+        set(localization.texts) | {"en", localization.default_language} | set(BUILTIN_TEXTS)
+    )
     return {
         "escalations": {"enabled": settings.escalations.enabled},
         "chatbot": {"id": settings.chatbot.id, "name": settings.chatbot.name},
@@ -87,6 +90,10 @@ def settings_view(settings: Settings) -> dict[str, Any]:
                 language: localization.for_language(language).dict() for language in languages
             },
             "defaults": Texts().dict(),
+            # What "Reset to default" goes back to, per language (English where none ships).
+            "language_defaults": {
+                language: builtin_defaults(language).dict() for language in languages
+            },
             "keys": list(TEXT_PLACEHOLDERS),
             "labels": TEXT_LABELS,
             "placeholders": {k: sorted(v) for k, v in TEXT_PLACEHOLDERS.items()},

@@ -1,9 +1,11 @@
 from pathlib import Path
 
+import pytest
 import rasa.shared.utils.io  # noqa: F401  Rasa's ${VAR} YAML resolver, loaded in most processes
 import yaml
 
-from handoff_plugin.cli.bot_init import DATA_FILES, FRAGMENT_DIR, init_bot
+from handoff_plugin.cli.bot_init import DATA_FILES, FRAGMENT_DIR, LANGUAGES, data_source, init_bot
+from handoff_plugin.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,8 +22,9 @@ def test_the_reference_bot_carries_everything_handoff_init_adds() -> None:
     assert domain["slots"]["handoff_email"] == wanted["slots"]["handoff_email"]
     assert domain["forms"] == {**domain["forms"], **wanted["forms"]}
     for name in DATA_FILES:
-        assert (ROOT / "data" / name).read_text() == (FRAGMENT_DIR / "data" / name).read_text(), (
-            f"data/{name} differs from handoff_plugin/bot/data/{name}: copy one over the other"
+        source = data_source(name, "en")
+        assert (ROOT / "data" / name).read_text() == source.read_text(), (
+            f"data/{name} differs from {source.relative_to(ROOT)}: copy one over the other"
         )
 
 
@@ -40,7 +43,7 @@ def test_init_merges_into_a_domain_and_keeps_what_was_there(tmp_path: Path) -> N
     init_bot(tmp_path, echo=messages.append)
 
     domain = yaml.safe_load((tmp_path / "domain.yml").read_text())
-    assert domain["intents"] == ["greet", "affirm", "human_handoff", "cancel", "deny"]
+    assert domain["intents"] == ["greet", "affirm", "human_handoff", "cancel", "chitchat", "deny"]
     assert domain["responses"]["utter_greet"] == [{"text": "Hey!"}]
     assert "handoff_form" in domain["forms"]
     assert "# my comment" in (tmp_path / "domain.yml").read_text()
@@ -58,6 +61,7 @@ def test_init_merges_into_a_domain_and_keeps_what_was_there(tmp_path: Path) -> N
     ]
     assert all((tmp_path / "data" / name).is_file() for name in DATA_FILES)
     assert any("domain.yml: added" in m for m in messages)
+    assert "handoff init: adding the English (en) handoff training data" in messages
 
     again: list[str] = []
     init_bot(tmp_path, echo=again.append)
@@ -74,3 +78,38 @@ def test_init_adds_the_action_token_to_an_existing_action_endpoint(tmp_path: Pat
     # Unquoted: Rasa interpolates ${...} only in plain YAML values.
     assert "  token: ${HANDOFF_ACTIONS_TOKEN}\n" in text
     assert yaml.safe_load(text)["action_endpoint"]["url"] == "http://actions:5055/webhook"
+
+
+def test_init_adds_the_training_data_of_the_bots_language(tmp_path: Path) -> None:
+    (tmp_path / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\n')
+    (tmp_path / "config.yml").write_text("recipe: default.v1\nlanguage: de\npipeline:\n")
+    messages: list[str] = []
+    init_bot(tmp_path, echo=messages.append)
+    assert messages[0] == "handoff init: adding the German (de) handoff training data"
+    nlu = (tmp_path / "data" / "handoff_nlu.yml").read_text()
+    assert nlu == data_source("handoff_nlu.yml", "de").read_text()
+    assert "Mitarbeiter" in nlu
+
+
+def test_a_language_without_handoff_data_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    domain = 'version: "3.1"\nintents:\n  - greet\n'
+    (tmp_path / "domain.yml").write_text(domain)
+    (tmp_path / "config.yml").write_text("language: it\n")
+    with pytest.raises(
+        ConfigurationError, match=r"only for en, de, fr, es.*copy handoff_plugin/bot/data/en/"
+    ):
+        init_bot(tmp_path, echo=lambda _: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yml", "domain.yml"]
+    assert (tmp_path / "domain.yml").read_text() == domain
+
+
+def test_every_shipped_language_has_the_same_intents() -> None:
+    def intents(language: str) -> list[str]:
+        nlu = yaml.safe_load(data_source("handoff_nlu.yml", language).read_text())["nlu"]
+        return sorted(block["intent"] for block in nlu)
+
+    assert intents("en") == ["cancel", "chitchat", "human_handoff"]
+    for language in LANGUAGES:
+        assert intents(language) == intents("en"), language

@@ -1,8 +1,11 @@
+import string
 from pathlib import Path
 
 import pytest
 
+from handoff_plugin.config.builtin_texts import BUILTIN_TEXTS
 from handoff_plugin.config.settings import load_settings
+from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts, builtin_defaults
 from handoff_plugin.errors import ConfigurationError
 
 
@@ -92,7 +95,29 @@ def test_localized_texts_fall_back_to_the_default_language(tmp_path: Path) -> No
     settings = load_settings({}, config_path=config)
     assert settings.localization.for_language("de").email_prompt == "Wie lautet Ihre E-Mail?"
     assert settings.localization.for_language("de-AT").email_prompt == "Wie lautet Ihre E-Mail?"
-    assert settings.localization.for_language("fr").email_prompt.startswith("Sure")
+    # Configured texts override the shipped German ones key by key.
+    assert settings.localization.for_language("de").cancelled.startswith("Kein Problem")
+    assert settings.localization.for_language("fr").email_prompt.startswith("Bien sûr")
+    assert settings.localization.for_language("pt-BR").email_prompt.startswith("Sure")
+
+
+def test_a_language_without_texts_falls_back_to_the_bots_default_language(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "handoff.yml"
+    config.write_text("localization:\n  default_language: es\n")
+    localization = load_settings({}, config_path=config).localization
+    assert localization.for_language("it").email_prompt.startswith("Claro")
+    assert localization.for_language(None).email_prompt.startswith("Claro")
+    assert localization.for_language("de_AT").email_prompt.startswith("Gern")
+
+
+def test_every_shipped_language_has_every_text_with_its_placeholders() -> None:
+    for language, texts in BUILTIN_TEXTS.items():
+        assert set(texts) == set(TEXT_PLACEHOLDERS), language
+        for key, text in texts.items():
+            assert _placeholders(text) == _placeholders(getattr(Texts(), key)), (language, key)
+        assert builtin_defaults(language).render("confirmation", email="a@x.test")
 
 
 def test_a_text_with_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:
@@ -203,3 +228,7 @@ def test_the_effective_settings_never_show_a_redis_password(tmp_path: Path) -> N
     env = {"HANDOFF_REDIS_URL": "redis://:hunter2@cache:6379/0"}
     masked = load_settings(env, config_path=tmp_path / "none.yml").masked()
     assert masked["redis"]["url"] == "redis://:********@cache:6379/0"
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}

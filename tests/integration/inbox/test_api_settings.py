@@ -150,14 +150,25 @@ async def test_texts_show_their_defaults_and_a_reset_text_uses_the_default_again
 ) -> None:
     _, body = await save(ann, {"localization": {"texts": {"fr": {"cancelled": "Pas de souci."}}}})
     texts = body["localization"]
+    french_defaults = texts["language_defaults"]["fr"]
     assert texts["languages"]["fr"]["cancelled"] == "Pas de souci."
-    assert texts["languages"]["fr"]["unavailable"] == texts["defaults"]["unavailable"]
+    assert texts["languages"]["fr"]["unavailable"] == french_defaults["unavailable"]
+    assert french_defaults["cancelled"].startswith("Pas de problème")
     assert texts["defaults"]["cancelled"].startswith("No problem")
     assert texts["placeholders"]["confirmation"] == ["chatbot_name", "email", "response_time"]
     assert set(texts["keys"]) == set(texts["labels"]) == set(texts["defaults"])
     _, body = await save(ann, {"localization": {"texts": {"fr": {"cancelled": None}}}})
-    assert body["localization"]["languages"]["fr"]["cancelled"].startswith("No problem")
+    assert body["localization"]["languages"]["fr"]["cancelled"].startswith("Pas de problème")
     assert "fr" in body["localization"]["languages"]  # the language stays
+
+
+async def test_a_language_without_shipped_texts_defaults_to_english(ann: AgentClient) -> None:
+    _, body = await save(ann, {"localization": {"texts": {"it": {"cancelled": "Va bene."}}}})
+    texts = body["localization"]
+    assert {"en", "de", "fr", "es", "it"} <= set(texts["languages"])
+    assert texts["languages"]["it"]["unavailable"] == texts["defaults"]["unavailable"]
+    assert texts["language_defaults"]["it"] == texts["defaults"]
+    assert texts["languages"]["de"]["cancelled"].startswith("Kein Problem")
 
 
 async def test_the_test_webhook_shows_the_receivers_answer(

@@ -180,30 +180,37 @@
     fillTexts();
   }
 
+  // The shipped texts of a language (English for a language rasa-handoff has none for).
+  function defaultsFor(code) {
+    var loc = loaded.localization;
+    return (loc.language_defaults && loc.language_defaults[code]) || loc.defaults;
+  }
+
   function fillTexts() {
     var loc = loaded.localization;
     var texts = document.getElementById("texts");
     clear(texts);
-    var current = loc.languages[language] || loc.defaults;
+    var defaults = defaultsFor(language);
+    var current = loc.languages[language] || defaults;
     loc.keys.forEach(function (key) {
       var id = "text-" + key;
       var input = el("textarea", { id: id, rows: current[key].length > 90 ? 3 : 2, dataset: { text: key } });
       input.value = current[key];
       var placeholders = loc.placeholders[key].map(function (p) { return "{" + p + "}"; }).join(" ");
-      var customized = current[key] !== loc.defaults[key];
+      var customized = current[key] !== defaults[key];
       var reset = el("button", { type: "button", className: "link", text: "Reset to default", hidden: !customized, onclick: function () {
-        input.value = loc.defaults[key];
+        input.value = defaults[key];
         input.dataset.reset = "1";
         reset.hidden = true;
       } });
-      input.addEventListener("input", function () { reset.hidden = input.value === loc.defaults[key]; });
+      input.addEventListener("input", function () { reset.hidden = input.value === defaults[key]; });
       texts.appendChild(el("div", { className: "field text-field", dataset: { field: "localization.texts." + language + "." + key } },
         el("label", { for: id },
           el("span", null, el("span", { text: loc.labels[key] || key }), customized ? el("span", { className: "changed", text: "changed" }) : null),
           el("code", { className: "key", text: key })),
         input,
         el("p", { className: "hint" },
-          el("span", { text: "Default: " }), el("span", { className: "default-text", text: loc.defaults[key] }),
+          el("span", { text: "Default: " }), el("span", { className: "default-text", text: defaults[key] }),
           placeholders ? el("span", { text: "  ·  Placeholders: " + placeholders }) : null,
           " ", reset),
         el("p", { className: "field-error", hidden: true })));
@@ -225,7 +232,7 @@
       showError(localizationForm, { field: null, message: "“" + code + "” is not a language code like en, de or pt-BR." });
       return;
     }
-    if (!loaded.localization.languages[code]) loaded.localization.languages[code] = Object.assign({}, loaded.localization.defaults);
+    if (!loaded.localization.languages[code]) loaded.localization.languages[code] = Object.assign({}, defaultsFor(code));
     language = code;
     added[code] = true;
     input.value = "";
@@ -237,11 +244,12 @@
     event.preventDefault();
     clearErrors(localizationForm);
     var loc = loaded.localization;
-    var before = loc.languages[language] || loc.defaults;
+    var defaults = defaultsFor(language);
+    var before = loc.languages[language] || defaults;
     var changed = {};
     localizationForm.querySelectorAll("[data-text]").forEach(function (input) {
       var key = input.dataset.text;
-      if (input.dataset.reset && input.value === loc.defaults[key]) changed[key] = null;
+      if (input.dataset.reset && input.value === defaults[key]) changed[key] = null;
       else if (input.value.trim() !== before[key]) changed[key] = input.value.trim();
     });
     var body = { localization: { texts: {} } };

@@ -1,0 +1,117 @@
+"""The visitor texts rasa-handoff ships for languages other than English (English: `Texts`)."""
+
+from __future__ import annotations
+
+# Every key of `Texts`, with the same placeholders; a unit test checks both.
+BUILTIN_TEXTS: dict[str, dict[str, str]] = {
+    "de": {
+        "escalation_prompt": (
+            "Ich bin nicht sicher, ob ich das richtig verstanden habe. Möchtest du mit einer "
+            "Person aus unserem Team sprechen?"
+        ),
+        "offer_accept_button": "Ja, bitte eine Person",
+        "offer_decline_button": "Nein, danke",
+        "offer_declined": "Alles klar, machen wir weiter. Wobei kann ich dir sonst helfen?",
+        "email_prompt": (
+            "Gern, ich hole jemanden aus unserem Team dazu. Unter welcher E-Mail-Adresse "
+            "können wir dich erreichen?"
+        ),
+        "email_placeholder": "du@beispiel.de",
+        "invalid_email": (
+            "„{value}“ sieht nicht wie eine E-Mail-Adresse aus. Bitte prüfe sie und schick sie "
+            "noch einmal, oder schreib „abbrechen“, um weiter mit mir zu chatten."
+        ),
+        "confirmation": (
+            "Danke! Ich habe deine Anfrage an unser Team weitergegeben. Jemand antwortet dir "
+            "hier oder an {email} {response_time}."
+        ),
+        "already_escalated": (
+            "Unser Team hat deine Anfrage bereits und antwortet dir hier oder an {email} "
+            "{response_time}."
+        ),
+        "expected_response_time": "innerhalb eines Werktags",
+        "cancelled": (
+            "Kein Problem, ich gebe nichts an das Team weiter. Wobei kann ich dir sonst helfen?"
+        ),
+        "unavailable": (
+            "Leider ist gerade niemand aus dem Team erreichbar. Ich helfe dir aber gern weiter."
+        ),
+        "live_chat_started": "{agent_name} aus unserem Team ist dem Chat beigetreten.",
+        "live_chat_ended": (
+            "{agent_name} hat den Chat verlassen. Du schreibst jetzt wieder mit {chatbot_name}."
+        ),
+    },
+    "fr": {
+        "escalation_prompt": (
+            "Je ne suis pas sûr d'avoir bien compris. Voulez-vous parler à une personne de "
+            "notre équipe ?"
+        ),
+        "offer_accept_button": "Oui, une personne svp",
+        "offer_decline_button": "Non, merci",
+        "offer_declined": "D'accord, continuons. Que puis-je faire d'autre pour vous ?",
+        "email_prompt": (
+            "Bien sûr, je fais appel à une personne de notre équipe. À quelle adresse e-mail "
+            "peut-elle vous joindre ?"
+        ),
+        "email_placeholder": "vous@exemple.fr",
+        "invalid_email": (
+            "« {value} » ne ressemble pas à une adresse e-mail. Vérifiez-la et renvoyez-la, "
+            "ou écrivez « annuler » pour continuer à discuter avec moi."
+        ),
+        "confirmation": (
+            "Merci ! J'ai transmis votre demande à notre équipe. Quelqu'un vous répondra ici "
+            "ou à {email} {response_time}."
+        ),
+        "already_escalated": (
+            "Notre équipe a déjà votre demande et vous répondra ici ou à {email} {response_time}."
+        ),
+        "expected_response_time": "sous un jour ouvré",
+        "cancelled": (
+            "Pas de problème, je ne contacte pas l'équipe. Que puis-je faire d'autre pour vous ?"
+        ),
+        "unavailable": (
+            "Désolé, il n'est pas possible de parler à une personne pour le moment. "
+            "Je reste à votre disposition."
+        ),
+        "live_chat_started": "{agent_name} de notre équipe a rejoint la conversation.",
+        "live_chat_ended": (
+            "{agent_name} a quitté la conversation. Vous êtes de nouveau avec {chatbot_name}."
+        ),
+    },
+    "es": {
+        "escalation_prompt": (
+            "No estoy seguro de haberte entendido. ¿Quieres hablar con una persona de nuestro "
+            "equipo?"
+        ),
+        "offer_accept_button": "Sí, una persona por favor",
+        "offer_decline_button": "No, gracias",
+        "offer_declined": "De acuerdo, sigamos. ¿En qué más puedo ayudarte?",
+        "email_prompt": (
+            "Claro, aviso a una persona de nuestro equipo. ¿En qué correo electrónico te "
+            "pueden contactar?"
+        ),
+        "email_placeholder": "tu@ejemplo.es",
+        "invalid_email": (
+            "«{value}» no parece una dirección de correo. Revísala y envíala de nuevo, "
+            "o escribe «cancelar» para seguir hablando conmigo."
+        ),
+        "confirmation": (
+            "¡Gracias! He pasado tu solicitud a nuestro equipo. Alguien te responderá aquí "
+            "o en {email} {response_time}."
+        ),
+        "already_escalated": (
+            "Nuestro equipo ya tiene tu solicitud y te responderá aquí o en {email} "
+            "{response_time}."
+        ),
+        "expected_response_time": "en un día laborable",
+        "cancelled": "Sin problema, no avisaré al equipo. ¿En qué más puedo ayudarte?",
+        "unavailable": (
+            "Lo siento, ahora mismo no es posible hablar con una persona. "
+            "Pero sigo aquí para ayudarte."
+        ),
+        "live_chat_started": "{agent_name} de nuestro equipo se ha unido al chat.",
+        "live_chat_ended": (
+            "{agent_name} ha salido del chat. Vuelves a hablar con {chatbot_name}."
+        ),
+    },
+}
