@@ -104,6 +104,7 @@ def rasa_server(
     model: Path = MODEL,
     env: dict[str, str] | None = None,
     action_url: str | None = None,
+    database_url: str | None = None,
 ) -> Iterator[Server]:
     """`rasa run` on loopback with the `kind` channels and the in-memory tracker store."""
     port = free_port()
@@ -115,8 +116,9 @@ def rasa_server(
         if action_url
         else "# in-memory tracker store and lock store\n"
     )
-    database_url = f"sqlite+aiosqlite:///{workdir}/handoff-{kind}-{port}.db"
+    database_url = database_url or f"sqlite+aiosqlite:///{workdir}/handoff-{kind}-{port}.db"
     full_env = clean_env(HANDOFF_DATABASE_URL=database_url, **OPEN_LIMITS, **(env or {}))
+    full_env.setdefault("HANDOFF_ACTIONS_TOKEN", ACTIONS_TOKEN)
     log = workdir / f"rasa-{kind}-{port}.log"
     command = [str(BIN / "rasa"), "run", "--port", str(port), "--model", str(model)]
     command += ["--credentials", str(credentials), "--endpoints", str(endpoints)]
