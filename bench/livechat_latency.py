@@ -143,12 +143,12 @@ async def measure(urls: dict[str, str], turns: int, warmup: int) -> dict[str, li
     return samples
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "handoff.tar.gz")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.model.is_file():
         raise SystemExit(f"bench: no model at {args.model}; run `make model`")
 
@@ -163,15 +163,19 @@ def main() -> None:
     print(f"bot-turn latency, {args.turns} sequential turns per channel (polling transport), ms")
     print(f"{'channel':<28}{'p50':>8}{'p99':>8}{'mean':>8}")
     names = {"livechat": "livechat (this plugin)", "stock": "stock SocketIOInput"}
+    result: dict[str, Any] = {"turns": args.turns}
     for kind, values in samples.items():
+        result[kind] = {"p50": percentile(values, 50), "p99": percentile(values, 99)}
         print(
             f"{names[kind]:<28}{percentile(values, 50):>8.1f}{percentile(values, 99):>8.1f}"
             f"{statistics.mean(values):>8.1f}"
         )
     for q in (50, 99):
         ratio = percentile(samples["livechat"], q) / percentile(samples["stock"], q)
+        result[f"ratio_p{q}"] = ratio
         print(f"ratio livechat/stock p{q}: {ratio:.2f}")
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
