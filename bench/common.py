@@ -97,16 +97,14 @@ class Server:
     database_url: str
 
 
-@contextlib.contextmanager
-def rasa_server(
+def _spawn_rasa(
     kind: str,
     workdir: Path,
-    model: Path = MODEL,
-    env: dict[str, str] | None = None,
-    action_url: str | None = None,
-    database_url: str | None = None,
-) -> Iterator[Server]:
-    """`rasa run` on loopback with the `kind` channels and the in-memory tracker store."""
+    model: Path,
+    env: dict[str, str] | None,
+    action_url: str | None,
+    database_url: str | None,
+) -> tuple[subprocess.Popen[bytes], Server, Path]:
     port = free_port()
     credentials = workdir / f"credentials-{kind}-{port}.yml"
     credentials.write_text(CREDENTIALS[kind])
@@ -127,10 +125,36 @@ def rasa_server(
         process = subprocess.Popen(
             command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    return process, Server(f"http://127.0.0.1:{port}", process.pid, database_url), log
+
+
+@contextlib.contextmanager
+def rasa_servers(kinds: list[str], workdir: Path, model: Path = MODEL) -> Iterator[list[Server]]:
+    """Several `rasa run` at once (they load the model in parallel), in-memory tracker stores."""
+    started = [_spawn_rasa(kind, workdir, model, None, None, None) for kind in kinds]
     try:
-        wait_for_http(f"{url}/", process, log, 180)
-        yield Server(url, process.pid, database_url)
+        for process, server, log in started:
+            wait_for_http(f"{server.url}/", process, log, 180)
+        yield [server for _, server, _ in started]
+    finally:
+        for (process, _, _), kind in zip(started, kinds, strict=True):
+            stop(process, f"rasa server ({kind})")
+
+
+@contextlib.contextmanager
+def rasa_server(
+    kind: str,
+    workdir: Path,
+    model: Path = MODEL,
+    env: dict[str, str] | None = None,
+    action_url: str | None = None,
+    database_url: str | None = None,
+) -> Iterator[Server]:
+    """`rasa run` on loopback with the `kind` channels and the in-memory tracker store."""
+    process, server, log = _spawn_rasa(kind, workdir, model, env, action_url, database_url)
+    try:
+        wait_for_http(f"{server.url}/", process, log, 180)
+        yield server
     finally:
         stop(process, f"rasa server ({kind})")
 

@@ -143,7 +143,7 @@ def seed(path: Path, total: int, rng: random.Random) -> dict[str, Any]:
                     "created_at": fmt(at),
                 }
             )
-    known = int(next(r["visitor_id"] for r in conversation_rows if r["visitor_id"]))  # has a chat
+    known: int = next(r["visitor_id"] for r in conversation_rows if r["visitor_id"])  # type: ignore[assignment]
     with engine.begin() as conn:
         for table, rows in (
             (visitors, visitor_rows),

@@ -51,7 +51,9 @@ async def bounded(parallel: int, jobs: list[Any]) -> list[Any]:
     return await asyncio.gather(*(run(job) for job in jobs))
 
 
-async def measure(url: str, pid: int, database_url: str, count: int) -> dict[str, Any]:
+async def measure(
+    url: str, pid: int, database_url: str, count: int, settle: float
+) -> dict[str, Any]:
     quiet()
     await add_agent(database_url)
     warm = await start_visitors(url, 10)
@@ -59,15 +61,15 @@ async def measure(url: str, pid: int, database_url: str, count: int) -> dict[str
     await stop_visitors(warm)
     agent = InboxAgent(url)
     await agent.login()
-    base = await settled_rss(pid)
+    base = await settled_rss(pid, settle)
 
     started = time.perf_counter()
     visitors = await start_visitors(url, count)
-    connected = await settled_rss(pid)
+    connected = await settled_rss(pid, settle)
     connect_s = time.perf_counter() - started
 
     await bounded(100, [v.turn("hello", timeout=300) for v in visitors])
-    chatted = await settled_rss(pid)
+    chatted = await settled_rss(pid, settle)
     ids = await conversation_ids(database_url, [v.sender_id for v in visitors])
 
     async def go_live(visitor: Visitor, cid: int) -> None:
@@ -77,7 +79,7 @@ async def measure(url: str, pid: int, database_url: str, count: int) -> dict[str
             pass
 
     await bounded(50, [go_live(v, c) for v, c in zip(visitors, ids, strict=True)])
-    live = await settled_rss(pid)
+    live = await settled_rss(pid, settle)
     await stop_visitors(visitors)
     await agent.close()
     return {
@@ -96,12 +98,13 @@ async def measure(url: str, pid: int, database_url: str, count: int) -> dict[str
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--visitors", type=int, default=1000)
+    parser.add_argument("--settle", type=float, default=3.0, help="s of quiet before each RSS")
     parser.add_argument("--model", type=Path, default=MODEL)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
         with rasa_server("full", Path(tmp), args.model) as server:
             result = asyncio.run(
-                measure(server.url, server.pid, server.database_url, args.visitors)
+                measure(server.url, server.pid, server.database_url, args.visitors, args.settle)
             )
     print(f"memory of the Rasa server process, {args.visitors} visitors (RSS from /proc)")
     print(

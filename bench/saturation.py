@@ -26,7 +26,7 @@ from bench.common import (  # noqa: E402
     Visitor,
     percentile,
     quiet,
-    rasa_server,
+    rasa_servers,
     start_visitors,
     stop_visitors,
 )
@@ -83,13 +83,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="saturation-bench-") as tmp:
         workdir = Path(tmp)
-        with rasa_server("livechat", workdir, args.model) as livechat:
-            with rasa_server("stock", workdir, args.model) as stock:
-                totals = asyncio.run(
-                    measure(
-                        {"livechat": livechat.url, "stock": stock.url}, args.visitors, args.seconds
-                    )
-                )
+        with rasa_servers(["livechat", "stock"], workdir, args.model) as (livechat, stock):
+            urls = {"livechat": livechat.url, "stock": stock.url}
+            totals = asyncio.run(measure(urls, args.visitors, args.seconds))
     result: dict[str, Any] = {"visitors": args.visitors}
     print(f"saturation, {args.visitors} concurrent visitors, closed loop, polling transport")
     print(f"{'channel':<12}{'turns':>8}{'turns/s':>9}{'timeouts':>10}{'p50 ms':>9}{'p99 ms':>9}")
