@@ -106,7 +106,7 @@ def machine() -> dict[str, str]:
 
     dirty = (
         " (with uncommitted changes)"
-        if git("status", "--porcelain", "--", ".") != "unknown"
+        if git("status", "--porcelain", "--untracked-files=no") != "unknown"
         else ""
     )
     return {
