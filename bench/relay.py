@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -129,19 +131,29 @@ async def live_chats(server: Any, count: int, rounds: int) -> dict[str, list[flo
 
     reader = asyncio.create_task(read_feed())
 
-    async def agent_says(visitor: Visitor, cid: int, text: str) -> float:
+    errors: Counter[str] = Counter()
+
+    async def agent_says(visitor: Visitor, cid: int, text: str) -> float | None:
         started = time.perf_counter()
-        await server.livechat.send_agent_message(cid, agent, text)
-        while (await asyncio.wait_for(visitor.replies.get(), 30)).get("text") != text:
-            pass
+        try:
+            await server.livechat.send_agent_message(cid, agent, text)
+            while (await asyncio.wait_for(visitor.replies.get(), 30)).get("text") != text:
+                pass
+        except Exception as problem:  # noqa: BLE001  (counted and reported, not fatal)
+            errors[f"agent message: {type(problem).__name__}"] += 1
+            return None
         return (time.perf_counter() - started) * 1000
 
-    async def visitor_says(visitor: Visitor, cid: int, text: str) -> float:
+    async def visitor_says(visitor: Visitor, cid: int, text: str) -> float | None:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         waiting[(cid, text)] = future
         started = time.perf_counter()
-        await visitor.say(text)
-        return (await asyncio.wait_for(future, 30) - started) * 1000
+        try:
+            await visitor.say(text)
+            return (await asyncio.wait_for(future, 30) - started) * 1000
+        except Exception as problem:  # noqa: BLE001
+            errors[f"visitor message: {type(problem).__name__}"] += 1
+            return None
 
     await asyncio.gather(
         *(agent_says(v, c, "Hi, Bea here.") for v, c in zip(visitors, ids, strict=True))
@@ -151,16 +163,22 @@ async def live_chats(server: Any, count: int, rounds: int) -> dict[str, list[flo
     async def chat(visitor: Visitor, cid: int) -> None:
         for i in range(rounds):
             await asyncio.sleep(random.uniform(*PAUSE))
-            samples["agent_to_visitor"].append(await agent_says(visitor, cid, f"agent {i}"))
+            if (sample := await agent_says(visitor, cid, f"agent {i}")) is not None:
+                samples["agent_to_visitor"].append(sample)
             await asyncio.sleep(random.uniform(*PAUSE))
-            samples["visitor_to_agent"].append(await visitor_says(visitor, cid, f"visitor {i}"))
+            if (sample := await visitor_says(visitor, cid, f"visitor {i}")) is not None:
+                samples["visitor_to_agent"].append(sample)
 
     await asyncio.gather(*(chat(v, c) for v, c in zip(visitors, ids, strict=True)))
     await feed.close()
     reader.cancel()
     for cid in ids:
-        await server.livechat.end_live_chat(cid, agent)
+        with contextlib.suppress(Exception):
+            await server.livechat.end_live_chat(cid, agent)
     await stop_visitors(visitors)
+    samples["errors"] = [float(sum(errors.values()))]
+    if errors:
+        print(f"{count} chats: {sum(errors.values())} relays failed: {dict(errors)}")
     return samples
 
 
@@ -177,8 +195,9 @@ async def run(counts: list[int], rounds: int) -> dict[int, dict[str, list[float]
                 result[count] = {"echo": echo_ms, **relay}
         finally:
             await echo.cleanup()
-            await server.stop()
-            await server.services.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.stop(), 30)
+                await asyncio.wait_for(server.services.close(), 30)
     return result
 
 
@@ -194,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, float]]
     for count, by_path in samples.items():
         echo_p99 = percentile(by_path["echo"], 99)
         figures[count] = {}
+        figures[count]["errors"] = {"count": by_path.pop("errors")[0]}
         for path, values in by_path.items():
             row = {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
             row["ratio_p99"] = row["p99"] / echo_p99

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,19 +30,21 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import render  # noqa: E402
 
+STEP_TIMEOUT = 900.0  # seconds for any one benchmark
+
 # name, module, full-run arguments, quick arguments (the load's duration is added from --minutes)
 STEPS: list[tuple[str, str, list[str], list[str]]] = [
     ("bot-turn latency", "livechat_latency", ["--turns", "100"], ["--turns", "6", "--warmup", "1"]),
     (
         "saturation",
         "saturation",
-        ["--visitors", "200", "--seconds", "30"],
+        ["--visitors", "200", "--seconds", "20"],
         ["--visitors", "10", "--seconds", "2"],
     ),  # fmt: skip
     (
         "relay latency",
         "relay",
-        ["--chats", "50", "200", "--rounds", "8"],
+        ["--chats", "50", "200", "--rounds", "6"],
         ["--chats", "3", "--rounds", "1"],
     ),  # fmt: skip
     (
@@ -83,6 +86,34 @@ def run_step(module: str, argv: list[str], out: Path) -> None:
     """In the child process: one benchmark's main(argv), its figures to `out` as JSON."""
     figures = importlib.import_module(f"bench.{module}").main(argv)
     out.write_text(json.dumps(figures, default=str))
+    sys.stdout.flush()
+    os._exit(0)  # not waiting on leftover client threads and sockets at interpreter exit
+
+
+def run_child(command: list[str], stderr: Any, timeout: float = STEP_TIMEOUT) -> tuple[int, str]:
+    """Run one benchmark in its own process group; past `timeout` it is interrupted (its servers
+    stop in its `finally` blocks), then killed."""
+    child = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"    timed out after {timeout:.0f} s; stopping it", flush=True)
+        os.killpg(child.pid, signal.SIGINT)
+        try:
+            stdout, _ = child.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            stdout, _ = child.communicate()
+        return -1, stdout
+    return child.returncode, stdout
 
 
 def machine() -> dict[str, str]:
@@ -150,19 +181,13 @@ def main(argv: list[str] | None = None) -> int:
             out, log = Path(tmp) / f"{module}.json", Path(tmp) / f"{module}.log"
             t0 = time.monotonic()
             with log.open("w") as stderr:
-                done = subprocess.run(
-                    [sys.executable, __file__, "--step", module, str(out), *step_argv],
-                    cwd=ROOT,
-                    env={**os.environ, "PYTHONPATH": str(ROOT)},
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                    text=True,
-                    timeout=1800,
+                returncode, stdout = run_child(
+                    [sys.executable, __file__, "--step", module, str(out), *step_argv], stderr
                 )
-            reports[module] = done.stdout
-            print("    " + done.stdout.rstrip().replace("\n", "\n    "), flush=True)
-            if done.returncode != 0 or not out.is_file():
-                print(f"    FAILED (exit {done.returncode}); its log:\n{log.read_text()[-3000:]}")
+            reports[module] = stdout
+            print("    " + stdout.rstrip().replace("\n", "\n    "), flush=True)
+            if returncode != 0 or not out.is_file():
+                print(f"    FAILED (exit {returncode}); its log:\n{log.read_text()[-3000:]}")
                 results[module] = None
             else:
                 results[module] = json.loads(out.read_text())
