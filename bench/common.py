@@ -266,7 +266,7 @@ def quiet() -> None:
 
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     with contextlib.suppress(RuntimeError):
         loop = asyncio.get_running_loop()
 

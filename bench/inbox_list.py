@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -222,14 +224,26 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, float]]
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--conversations", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     quiet()
-    figures = {}
-    for total in args.conversations:
-        rng = random.Random(7)
-        size = argparse.Namespace(conversations=total, rounds=args.rounds)
-        with tempfile.TemporaryDirectory(prefix="inbox-bench-") as workdir:
-            figures[total] = asyncio.run(run(Path(workdir) / "handoff.db", size, rng))
+    figures: dict[int, dict[str, dict[str, float]]] = {}
+    if len(args.conversations) > 1:  # one process per size: Sanic serves one app per process
+        for total in args.conversations:
+            with tempfile.TemporaryDirectory(prefix="inbox-bench-") as workdir:
+                out = Path(workdir) / "figures.json"
+                command = [sys.executable, __file__, "--conversations", str(total)]
+                command += ["--rounds", str(args.rounds), "--json", str(out)]
+                sys.stdout.flush()
+                subprocess.run(command, check=True, timeout=900)
+                figures[total] = json.loads(out.read_text())
+        return figures
+    total = args.conversations[0]
+    size = argparse.Namespace(conversations=total, rounds=args.rounds)
+    with tempfile.TemporaryDirectory(prefix="inbox-bench-") as workdir:
+        figures[total] = asyncio.run(run(Path(workdir) / "handoff.db", size, random.Random(7)))
+    if args.json:
+        args.json.write_text(json.dumps(figures[total]))
     return figures
 
 

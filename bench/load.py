@@ -178,7 +178,7 @@ async def visitor_life(
     turns = 0
     margin = min(30.0, args.minutes * 15)  # the last turn must fit before the deadline
     while time.perf_counter() + margin < deadline:
-        if escalates and turns >= 1:
+        if escalates:
             ok = await bot_turn(visitor, "I want to talk to a human", stats)
             if ok and await bot_turn(visitor, f"visitor{n}@example.com", stats, "passed your"):
                 stats.escalated += 1
@@ -217,10 +217,22 @@ async def measure(url: str, database_url: str, args: argparse.Namespace) -> dict
     limit = args.ramp + args.minutes * 60 + 120  # bounded whatever happens
     visitors = [v for v in await asyncio.wait_for(asyncio.gather(*lives), limit) if v]
     elapsed = time.perf_counter() - t0
-    await asyncio.sleep(2)  # the last messages' transactions
     await desk.close()
+    # The server may still be working through a backlog: count until everything is stored or
+    # nothing more arrives for 10 s (bounded).
+    stored, last_change, give_up = (
+        await stored_counts(database_url),
+        time.monotonic(),
+        time.monotonic() + 120,
+    )
+    while stored.get("visitor", 0) < stats.visitor_sent and time.monotonic() < give_up:
+        await asyncio.sleep(1)
+        now = await stored_counts(database_url)
+        if now != stored:
+            stored, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change > 10:
+            break
     await stop_visitors(visitors)
-    stored = await stored_counts(database_url)
     errors = sum(stats.errors.values())
     return {
         "visitors": args.visitors,
@@ -249,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--visitors", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=2.0, help="how long they chat")
     parser.add_argument("--ramp", type=float, default=30.0, help="seconds to connect them all")
-    parser.add_argument("--think", type=float, default=90.0, help="mean s between bot messages")
+    parser.add_argument("--think", type=float, default=120.0, help="mean s between bot messages")
     parser.add_argument("--live-think", type=float, default=10.0, help="mean s in live chat")
     parser.add_argument("--escalate-every", type=int, default=20, help="every n-th visitor")
     parser.add_argument("--agents", type=int, default=5)

@@ -68,17 +68,31 @@ async def measure(
     connected = await settled_rss(pid, settle)
     connect_s = time.perf_counter() - started
 
-    await bounded(100, [v.turn("hello", timeout=300) for v in visitors])
+    async def hello(visitor: Visitor) -> Visitor | None:
+        try:
+            await visitor.turn("hello", timeout=120)
+            return visitor
+        except asyncio.TimeoutError:
+            return None
+
+    answered = [v for v in await bounded(100, [hello(v) for v in visitors]) if v is not None]
     chatted = await settled_rss(pid, settle)
-    ids = await conversation_ids(database_url, [v.sender_id for v in visitors])
+    ids = await conversation_ids(database_url, [v.sender_id for v in answered])
 
-    async def go_live(visitor: Visitor, cid: int) -> None:
+    async def go_live(visitor: Visitor, cid: int) -> bool:
         visitor.drain()
-        await agent.send(cid, "Hi, Bea here.")
-        while (await asyncio.wait_for(visitor.replies.get(), 120)).get("text") != "Hi, Bea here.":
-            pass
+        try:
+            await agent.send(cid, "Hi, Bea here.")
+            while (await asyncio.wait_for(visitor.replies.get(), 120)).get(
+                "text"
+            ) != "Hi, Bea here.":
+                pass
+            return True
+        except (asyncio.TimeoutError, RuntimeError):
+            return False
 
-    await bounded(50, [go_live(v, c) for v, c in zip(visitors, ids, strict=True)])
+    went = await bounded(50, [go_live(v, c) for v, c in zip(answered, ids, strict=True)])
+    live_count = sum(went)
     live = await settled_rss(pid, settle)
     await stop_visitors(visitors)
     await agent.close()
@@ -91,7 +105,9 @@ async def measure(
         "rss_live_mb": live / 1024,
         "kb_per_idle_visitor": (connected - base) / count,
         "kb_per_conversation": (chatted - connected) / count,
-        "kb_per_live_chat": (live - connected) / count,
+        "kb_per_live_chat": (live - connected) / max(1, live_count),
+        "live_chats": live_count,
+        "failed": count - live_count,
     }
 
 
@@ -112,6 +128,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{result['rss_chatted_mb']:.0f} MB after a bot turn each, {result['rss_live_mb']:.0f} MB live"
     )
     print(f"per idle connected visitor: {result['kb_per_idle_visitor']:.1f} KB")
+    if result["failed"]:
+        print(f"{result['failed']} visitors got no bot reply or no agent message (not counted)")
     print(
         f"per live chat (conversation, tracker, live state): {result['kb_per_live_chat']:.1f} KB "
         f"(of which the bot conversation before going live {result['kb_per_conversation']:.1f} KB)"

@@ -123,7 +123,7 @@ def memory_rows(r: dict[str, Any]) -> list[Row]:
             verdict(None),
         ),
         (
-            f"6. memory per live chat ({r['visitors']} chats: a bot turn, then an agent)",
+            f"6. memory per live chat ({r['live_chats']} chats: a bot turn, then an agent)",
             f"{r['kb_per_live_chat']:.1f} KB",
             base,
             f"{r['rss_live_mb'] / r['rss_base_mb']:.2f} (RSS)",
@@ -231,5 +231,6 @@ def render(
         "",
     ]
     for module, report in reports.items():
-        lines += [f"### bench/{module}.py", "", "```", report.rstrip(), "```", ""]
+        kept = [line for line in report.rstrip().splitlines() if "\x1b[" not in line]  # log noise
+        lines += [f"### bench/{module}.py", "", "```", *kept, "```", ""]
     return "\n".join(lines)

@@ -57,7 +57,7 @@ STEPS: list[tuple[str, str, list[str], list[str]]] = [
         "inbox list and search",
         "inbox_list",
         ["--conversations", "1000", "100000"],
-        ["--conversations", "100", "--rounds", "3"],
+        ["--conversations", "100", "200", "--rounds", "3"],
     ),  # fmt: skip
     ("memory", "memory", ["--visitors", "1000"], ["--visitors", "10", "--settle", "0.5"]),
     (
@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = render(machine(), command.strip(), results, reports, quick=args.quick, minutes=minutes)
     output.write_text(text)
+    output.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     print(
         f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} "
         f"({time.monotonic() - started:.0f} s)"
