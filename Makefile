@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 MODEL := models/handoff.tar.gz
 BOT_FILES := $(wildcard data/*.yml) domain.yml config.yml
 
-.PHONY: demo demo-scaled test setup model webchat lint typecheck unit services constraints clean
+.PHONY: demo demo-scaled test bench setup model webchat lint typecheck unit services constraints clean
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,11 @@ test: setup model services webchat
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/lint-imports --no-cache
 	@$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The performance suite (about 15 minutes on 2 cores): every figure against its baseline in the same
+# run, written to bench/RESULTS.md. BENCH_ARGS="--quick" for a smoke run, "--minutes 5" for a longer load.
+bench: setup model webchat
+	@BENCH_COMMAND="make bench $(BENCH_ARGS)" $(PY) bench/run_all.py $(BENCH_ARGS)
 
 unit: setup
 	@$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -1,9 +1,10 @@
-"""How long the visitor waits for the escalation's confirmation, with a 10 s-slow webhook receiver
-versus no notifiers at all, measured in the same run.
+"""How long the visitor waits for the escalation's confirmation, with every notifier on and a
+10 s-slow webhook receiver versus no notifiers at all, measured in the same run.
 
 Starts two real action servers (`rasa run actions`, the reference bot's actions, each with its own
-SQLite database): the baseline with every notifier off, the other with the webhook on and pointed
-at a local receiver that takes 10 s to answer each request. Then it sends the same `action_escalate`
+SQLite database): the baseline with every notifier off, the other with email (a local SMTP
+server), Slack (a local stand-in for its Web API) and the webhook on, the webhook pointed at a
+local receiver that takes 10 s to answer each request. Then it sends the same `action_escalate`
 call Rasa sends, alternating between the two, and times call -> reply.
 
     .venv/bin/python bench/confirmation_latency.py [--rounds 60] [--delay 10]
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 RASA = Path(sys.executable).parent / "rasa"
 BENCH_TOKEN = "bench-actions-token"  # the action servers refuse calls without it
 
-from tests.servers import free_port  # noqa: E402  (one helper for tests and benches)
+from tests.servers import SLACK_OK, HttpServer, SmtpServer, free_port  # noqa: E402
 
 
 class SlowReceiver:
@@ -157,19 +158,28 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=60, help="calls per set-up (default 60)")
     parser.add_argument("--delay", type=float, default=10.0, help="receiver delay, s (default 10)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     receiver = SlowReceiver(args.delay).start()
+    smtp, slack = SmtpServer().start(), HttpServer(SLACK_OK).start()
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-"))
     baseline = ActionServer("baseline", workdir, {})
     slow = ActionServer(
         "slow-webhook",
         workdir,
         {
+            "HANDOFF_EMAIL_ENABLED": "true",
+            "HANDOFF_EMAIL_RECIPIENTS": "team@support.test",
+            "HANDOFF_EMAIL_SMTP_HOST": "127.0.0.1",
+            "HANDOFF_EMAIL_SMTP_PORT": str(smtp.port),
+            "HANDOFF_SLACK_ENABLED": "true",
+            "HANDOFF_SLACK_BOT_TOKEN": "xoxb-bench-token",
+            "HANDOFF_SLACK_CHANNEL": "#support",
+            "HANDOFF_SLACK_API_URL": f"{slack.url}/api/",
             "HANDOFF_WEBHOOK_ENABLED": "true",
             "HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{receiver.port}/hook",
             "HANDOFF_WEBHOOK_SECRET": "bench-secret",
@@ -193,12 +203,14 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        smtp.stop()
+        slack.stop()
 
     print(f"confirmation latency, {args.rounds} escalations per set-up, same run, this machine")
     print(f"{'set-up':<34}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
     for server, label in (
         (baseline, "no notifiers (baseline)"),
-        (slow, f"webhook, {args.delay:g} s-slow receiver"),
+        (slow, f"all on, webhook {args.delay:g} s slow"),
     ):
         values = times[server.name]
         print(
@@ -210,11 +222,28 @@ def main() -> None:
         f"ratio slow/baseline: p50 {percentile(slowed, 50) / percentile(base, 50):.2f}, "
         f"p95 {percentile(slowed, 95) / percentile(base, 95):.2f}"
     )
+    result = {
+        "rounds": args.rounds,
+        "baseline_p50_ms": percentile(base, 50) * 1000,
+        "baseline_p95_ms": percentile(base, 95) * 1000,
+        "slow_p50_ms": percentile(slowed, 50) * 1000,
+        "slow_p95_ms": percentile(slowed, 95) * 1000,
+        "ratio_p50": percentile(slowed, 50) / percentile(base, 50),
+        "ratio_p95": percentile(slowed, 95) / percentile(base, 95),
+        "webhook_requests": receiver.received,
+        "emails": len(smtp.recipients),
+        "slack_posts": len(slack.requests),
+    }
+    print(
+        f"notifications sent during the run: {result['emails']} email recipients, "
+        f"{result['slack_posts']} Slack posts"
+    )
     print(
         f"webhook receiver: {receiver.received} requests received during the run, "
         f"{in_flight} still waiting for their {args.delay:g} s answer when it ended"
     )
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

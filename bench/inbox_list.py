@@ -12,21 +12,21 @@ HTTP, sequentially:
 and, at the query level, the keyset page against the same page fetched with OFFSET (what a naive
 list would do), at the same depths.
 
-    .venv/bin/python bench/inbox_list.py [--conversations 100000] [--rounds 100]
+    .venv/bin/python bench/inbox_list.py [--conversations 1000 100000] [--rounds 100]
 
-Prints p50/p95 per case and the ratio of each p50 to the baseline's, and the query plans.
+Prints p50/p99 per case and the ratio of each p50 to the baseline's, and the query plans.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,10 +38,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import quiet  # noqa: E402
 from channels.inbox import InboxInput  # noqa: E402
-from handoff_plugin.escalation.service import EscalationService  # noqa: E402
 from handoff_plugin.inbox.agents import AgentService  # noqa: E402
-from handoff_plugin.inbox.feed import EscalationEventWriter  # noqa: E402
 from handoff_plugin.livechat.broker import InProcessBroker  # noqa: E402
 from handoff_plugin.livechat.service import LiveChatService  # noqa: E402
 from handoff_plugin.livechat.sessions import SessionSigner  # noqa: E402
@@ -49,7 +48,6 @@ from handoff_plugin.models import Cursor  # noqa: E402
 from handoff_plugin.services import Services  # noqa: E402
 from handoff_plugin.store import Store, open_store  # noqa: E402
 from handoff_plugin.store.queries.inbox import InboxQueries, list_query  # noqa: E402
-from handoff_plugin.store.saved_settings import StoredSettings  # noqa: E402
 from handoff_plugin.store.tables import (  # noqa: E402
     conversations,
     escalations,
@@ -147,7 +145,7 @@ def seed(path: Path, total: int, rng: random.Random) -> dict[str, Any]:
                     "created_at": fmt(at),
                 }
             )
-    known = next(r["visitor_id"] for r in conversation_rows if r["visitor_id"])  # has a chat
+    known: int = next(r["visitor_id"] for r in conversation_rows if r["visitor_id"])  # type: ignore[assignment]
     with engine.begin() as conn:
         for table, rows in (
             (visitors, visitor_rows),
@@ -185,14 +183,11 @@ async def start_inbox(store: Store, url: str) -> tuple[str, Any]:
     from sanic import Sanic
 
     layers: list[dict[str, Any]] = [{"database": {"url": url}}]
-    provider = StoredSettings(store, layers)
-    services = Services(
-        provider, store, EscalationService(store, provider, [EscalationEventWriter()])
-    )
-    app = Sanic("inbox_bench", configure_logging=False)
+    services = await Services.create(layers)
+    app = Sanic(f"inbox_bench_{free_port()}", configure_logging=False)
     app.ctx.handoff_livechat = LiveChatService(
-        store,
-        provider,
+        services.store,
+        services.settings,
         NoTranscript(),
         InProcessBroker(),
         SessionSigner(b"bench-secret-0123456789"),
@@ -204,6 +199,7 @@ async def start_inbox(store: Store, url: str) -> tuple[str, Any]:
     app.blueprint(InboxInput(services).blueprint(no_rasa), url_prefix="/webhooks/inbox")
     port = free_port()
     server = await serve_sanic(app, port)
+    app.ctx.bench_services = services  # closed with the server
     return f"http://127.0.0.1:{port}/webhooks/inbox", server
 
 
@@ -223,17 +219,37 @@ def p(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--conversations", type=int, default=100_000)
+def main(argv: list[str] | None = None) -> dict[int, dict[str, dict[str, float]]]:
+    """p50/p99 (ms) of every case, by number of conversations."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--rounds", type=int, default=100)
-    args = parser.parse_args()
-    rng = random.Random(7)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    quiet()
+    figures: dict[int, dict[str, dict[str, float]]] = {}
+    if len(args.conversations) > 1:  # one process per size: Sanic serves one app per process
+        for total in args.conversations:
+            with tempfile.TemporaryDirectory(prefix="inbox-bench-") as workdir:
+                out = Path(workdir) / "figures.json"
+                command = [sys.executable, __file__, "--conversations", str(total)]
+                command += ["--rounds", str(args.rounds), "--json", str(out)]
+                sys.stdout.flush()
+                subprocess.run(command, check=True, timeout=900)
+                figures[total] = json.loads(out.read_text())
+        return figures
+    total = args.conversations[0]
+    size = argparse.Namespace(conversations=total, rounds=args.rounds)
     with tempfile.TemporaryDirectory(prefix="inbox-bench-") as workdir:
-        await run(Path(workdir) / "handoff.db", args, rng)
+        figures[total] = asyncio.run(run(Path(workdir) / "handoff.db", size, random.Random(7)))
+    if args.json:
+        args.json.write_text(json.dumps(figures[total]))
+    return figures
 
 
-async def run(db: Path, args: argparse.Namespace, rng: random.Random) -> None:
+async def run(
+    db: Path, args: argparse.Namespace, rng: random.Random
+) -> dict[str, dict[str, float]]:
     url = f"sqlite+aiosqlite:///{db}"
     store = await open_store(url)  # runs the migrations
     started = time.perf_counter()
@@ -292,14 +308,16 @@ async def run(db: Path, args: argparse.Namespace, rng: random.Random) -> None:
     print(
         f"\nGET api/conversations over HTTP, {args.rounds} sequential requests each, 50 rows a page"
     )
-    print(f"{'case':<48} {'rows':>5} {'p50 ms':>8} {'p95 ms':>8} {'p50/base':>9}")
+    print(f"{'case':<48} {'rows':>5} {'p50 ms':>8} {'p99 ms':>8} {'p50/base':>9}")
     baseline = 0.0
+    figures: dict[str, dict[str, float]] = {}
     for name, query in cases:
         rows = len((await get(query))["conversations"])
         samples = await timed(args.rounds, lambda query=query: get(query))  # type: ignore[misc]
-        p50, p95 = p(samples, 0.5), p(samples, 0.95)
+        p50, p99 = p(samples, 0.5), p(samples, 0.99)
+        figures[name] = {"p50": p50, "p99": p99}
         baseline = baseline or p50
-        print(f"{name:<48} {rows:>5} {p50:>8.1f} {p95:>8.1f} {p50 / baseline:>8.1f}x")
+        print(f"{name:<48} {rows:>5} {p50:>8.1f} {p99:>8.1f} {p50 / baseline:>8.1f}x")
 
     print(
         "\nThe same query at the query level: keyset page (what the inbox does) vs OFFSET (naive)"
@@ -337,7 +355,7 @@ async def run(db: Path, args: argparse.Namespace, rng: random.Random) -> None:
 
         sa.event.listen(sync_engine, "before_cursor_execute", capture)
         async with store.transaction() as tx:
-            await InboxQueries(tx).list_conversations(agent.id, status, q, cursor, 50)
+            await InboxQueries(tx).list_conversations(agent.id, status, q, cursor, 50)  # type: ignore[arg-type]
         sa.event.remove(sync_engine, "before_cursor_execute", capture)
         statement, parameters = next(c for c in captured if "FROM conversations" in c[0])
         async with store.transaction() as tx:
@@ -349,10 +367,10 @@ async def run(db: Path, args: argparse.Namespace, rng: random.Random) -> None:
     await server.before_stop()
     server.close()
     await server.wait_closed()
+    await server.app.ctx.bench_services.close()
     await store.close()
+    return figures
 
 
 if __name__ == "__main__":
-    warnings.simplefilter("ignore")
-    logging.disable(logging.WARNING)
-    asyncio.run(main())
+    main(sys.argv[1:])

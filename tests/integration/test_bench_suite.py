@@ -1,0 +1,41 @@
+"""The performance suite keeps working: `bench/run_all.py --quick` runs every benchmark at a tiny
+size and writes the results table. No timing is asserted (the figures of a smoke run mean
+nothing); only that each figure was measured and reported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")}
+
+
+def test_the_quick_suite_measures_all_seven_figures_and_writes_the_table(
+    trained_model: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "bench/run_all.py", "--quick", "--output", str(results)],
+        cwd=ROOT,
+        env={**clean_env(), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    table = results.read_text()
+    assert "FAILED" not in table
+    for figure in range(1, 8):
+        assert f"| {figure}. " in table, f"figure {figure} missing from the table:\n{table}"
+    assert "- commit: " in table and "- machine: " in table
+    assert "every message accounted for" in table
