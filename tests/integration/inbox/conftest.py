@@ -3,7 +3,10 @@ a fake tracker, everything else is real (database, sessions, broker, event feed,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -241,3 +244,29 @@ async def receiver() -> AsyncIterator[dict[str, Any]]:
     state["url"] = f"http://127.0.0.1:{port}/hook"
     yield state
     await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def event_stream(client: AgentClient) -> AsyncIterator[asyncio.Queue[tuple[str, Any]]]:
+    """The inbox page's EventSource: parsed (event, data) pairs as they arrive."""
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    response = await client.http.get(f"{client.base}/api/events", timeout=aiohttp.ClientTimeout())
+    assert response.status == 200
+    assert response.content_type == "text/event-stream"
+
+    async def read() -> None:
+        name = ""
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                await queue.put((name, json.loads(line[6:])))
+
+    reader = asyncio.create_task(read())
+    try:
+        assert (await asyncio.wait_for(queue.get(), 10))[0] == "hello"
+        yield queue
+    finally:
+        reader.cancel()
+        response.close()

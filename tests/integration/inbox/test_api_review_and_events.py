@@ -4,14 +4,11 @@ another process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from handoff_plugin.config.settings import base_layers
@@ -21,7 +18,7 @@ from handoff_plugin.models import Trigger, VisitorProfile
 from handoff_plugin.store import Store
 from handoff_plugin.store.saved_settings import StoredSettings
 from tests.conftest import FakeClock
-from tests.integration.inbox.conftest import AgentClient, InboxServer, start_inbox
+from tests.integration.inbox.conftest import AgentClient, InboxServer, event_stream, start_inbox
 
 
 async def test_escalations_are_reviewed_by_day_with_trigger_and_message(
@@ -76,32 +73,6 @@ async def test_a_bad_review_period_is_refused(ann: AgentClient) -> None:
     ]:
         status, body = await ann.call("GET", f"api/escalations?{query}")
         assert status == 400 and reason in body["error"], query
-
-
-@contextlib.asynccontextmanager
-async def event_stream(client: AgentClient) -> AsyncIterator[asyncio.Queue[tuple[str, Any]]]:
-    """The page's EventSource: parsed (event, data) pairs as they arrive."""
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    response = await client.http.get(f"{client.base}/api/events", timeout=aiohttp.ClientTimeout())
-    assert response.status == 200
-    assert response.content_type == "text/event-stream"
-
-    async def read() -> None:
-        name = ""
-        async for raw in response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                await queue.put((name, json.loads(line[6:])))
-
-    reader = asyncio.create_task(read())
-    try:
-        assert (await asyncio.wait_for(queue.get(), 5))[0] == "hello"
-        yield queue
-    finally:
-        reader.cancel()
-        response.close()
 
 
 async def next_event(queue: asyncio.Queue[tuple[str, Any]], kind: str) -> Any:

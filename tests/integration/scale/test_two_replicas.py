@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from handoff_plugin.inbox.agents import AgentService
@@ -25,7 +24,7 @@ from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.queries.livechat import LiveChatQueries
 from tests.conftest import ROOT
 from tests.integration.conftest import VENV_BIN, ActionServer, free_port, wait_until_up
-from tests.integration.inbox.conftest import PASSWORD, AgentClient, cheap_passwords
+from tests.integration.inbox.conftest import PASSWORD, AgentClient, cheap_passwords, event_stream
 from tests.integration.livechat.harness import WebchatVisitor
 from tests.redis_server import RedisServer
 from tests.servers import eventually
@@ -142,31 +141,6 @@ async def tab_on(replica: Replica, session_id: str | None = None) -> AsyncIterat
         yield Tab(socket)
     finally:
         await socket.disconnect()
-
-
-@contextlib.asynccontextmanager
-async def event_stream(client: AgentClient) -> AsyncIterator[asyncio.Queue[tuple[str, Any]]]:
-    """The inbox page's EventSource: (event, data) pairs."""
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    response = await client.http.get(f"{client.base}/api/events", timeout=aiohttp.ClientTimeout())
-    assert response.status == 200
-
-    async def read() -> None:
-        name = ""
-        async for raw in response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                await queue.put((name, json.loads(line[6:])))
-
-    reader = asyncio.create_task(read())
-    try:
-        assert (await asyncio.wait_for(queue.get(), 10))[0] == "hello"
-        yield queue
-    finally:
-        reader.cancel()
-        response.close()
 
 
 async def visitor_message(events: asyncio.Queue[tuple[str, Any]], text: str) -> Any:
