@@ -101,6 +101,8 @@ def parse_limit(value: str | None) -> int:
 
 def parse_query(value: str | None) -> str | None:
     text = (value or "").strip()
+    if "\x00" in text:  # no message holds one, and SQLite's FTS5 refuses it (a 500, found by fuzzing)
+        raise InvalidInput("the search may not contain a null character")
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"the search is longer than {MAX_QUERY_LENGTH} characters")
     return text or None

@@ -199,3 +199,12 @@ async def test_unicode_digits_in_a_transcript_page_or_path_are_refused_not_a_ser
     path = f"api/conversations/{target['id']}{query}" if query else "api/conversations/%C2%B3"
     status, body = await ann.call("GET", path)
     assert status in (400, 404) and body["error"]
+
+
+async def test_a_search_with_a_null_character_is_refused_not_a_server_error(
+    inbox: InboxServer, ann: AgentClient, target: dict[str, Any]
+) -> None:
+    # Found by the fuzzer: SQLite's trigram index answered "unterminated string" (a 500).
+    status, body = await ann.call("GET", "api/conversations?q=abc%00def")
+    assert status == 400 and "null character" in body["error"]
+    await control(inbox, ann, target)
