@@ -21,6 +21,8 @@ pytestmark = pytest.mark.slow
 FUZZ = settings(
     max_examples=60,
     deadline=None,
+    derandomize=True,  # CI replays the same examples; run with --hypothesis-seed=random to explore
+    print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
