@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,9 @@ from handoff_plugin.store.secret_box import SecretBox, secret_box
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 READ_ONLY = "handoff_read_only"  # execution option of `Store.read()` connections
+_writing: ContextVar[Store | None] = ContextVar("handoff_store_writing", default=None)
 
 
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
@@ -59,14 +64,14 @@ def create_engine(url: str) -> AsyncEngine:
         # and the last one closed checkpoints the WAL: ~4 ms per transaction). Their aiosqlite
         # threads keep the process alive until `Store.close()`: servers close it when stopping.
         pool: dict[str, Any] = {"poolclass": AsyncAdaptedQueuePool} if _is_file(path) else {}
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **pool)
 
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             # WAL lets readers work while one process writes; wait for a lock, don't fail.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
             # Let SQLAlchemy, not the driver, begin transactions (SAVEPOINT works then).
@@ -97,6 +102,12 @@ class Store:
         # Encrypts the secrets queries keep (saved settings, generated keys).
         self.secrets = secrets or SecretBox([], missing_reason="this store was opened without one")
         self._reader = engine.execution_options(**{READ_ONLY: True})  # same pool
+        # SQLite: one writer at a time per process, queued here rather than in SQLite's busy
+        # handler. A connection waiting there holds its mutex, and the garbage collector,
+        # finalizing one of its cursors on the event loop's thread, then blocks the loop, so
+        # the transaction it waits for can never commit (a stall until busy_timeout, then
+        # "database is locked"). Other processes still queue on busy_timeout: their loops run.
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
@@ -117,8 +128,15 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
-        async with self._begin(self.engine) as tx:
-            yield tx
+        if _writing.get() is self:  # on SQLite it would wait for itself; on any backend a bug
+            raise RuntimeError("a store transaction was opened inside another one")
+        async with self._write_lock or contextlib.nullcontext():
+            token = _writing.set(self)
+            try:
+                async with self._begin(self.engine) as tx:
+                    yield tx
+            finally:
+                _writing.reset(token)
         for callback in tx.committed_callbacks:
             callback()
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from structlog.testing import capture_logs
 
 from handoff_plugin.models import DeliveryStatus
 from tests.conftest import FakeClock
@@ -97,14 +98,14 @@ async def test_a_configuration_error_is_not_retried_and_says_how_to_fix_it(
     make_handoff: Callable[..., Handoff],
     slack: HttpServer,
     clock: FakeClock,
-    capsys: pytest.CaptureFixture[str],
     error: str,
     fix: str,
 ) -> None:
     handoff = make_handoff(slack=slack_section(slack))
     slack.answer(slack_error(error))
     await handoff.escalate()
-    await handoff.deliver()
+    with capture_logs() as logs:
+        await handoff.deliver()
     clock.advance(24 * 3600)
     await handoff.deliver()
 
@@ -113,9 +114,9 @@ async def test_a_configuration_error_is_not_retried_and_says_how_to_fix_it(
     assert delivery.status is DeliveryStatus.FAILED
     assert delivery.last_error is not None
     assert error in delivery.last_error and fix in delivery.last_error
-    logged = capsys.readouterr().out
-    assert "handoff.slack.delivery_failed" in logged and fix in logged
-    assert SLACK_TOKEN not in logged
+    [failed] = [log for log in logs if log["event"] == "handoff.slack.delivery_failed"]
+    assert fix in failed["error"]
+    assert SLACK_TOKEN not in repr(logs)
 
 
 async def test_a_slack_outage_is_retried(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+from structlog.testing import capture_logs
 
 from handoff_plugin.config.settings import StaticSettings, build_settings
 from handoff_plugin.delivery.dispatcher import Dispatcher
@@ -221,18 +222,19 @@ async def test_other_client_errors_are_permanent(
 
 
 async def test_410_gone_turns_the_webhook_off_with_the_reason(
-    make_handoff: Callable[..., Handoff], webhook: HttpServer, capsys: pytest.CaptureFixture[str]
+    make_handoff: Callable[..., Handoff], webhook: HttpServer
 ) -> None:
     handoff = make_handoff(webhook=webhook_section(webhook))
     webhook.answer(Answer(410, b"this endpoint was deleted"))
     await handoff.escalate()
-    await handoff.deliver()
+    with capture_logs() as logs:
+        await handoff.deliver()
 
     [delivery] = await handoff.deliveries()
     assert delivery.status is DeliveryStatus.DISABLED
     assert delivery.last_error is not None and "HTTP 410" in delivery.last_error
     assert (await handoff.settings.current()).webhook.enabled is False
-    assert "handoff.webhook.disabled" in capsys.readouterr().out
+    assert "handoff.webhook.disabled" in [log["event"] for log in logs]
     await handoff.escalate()
     assert len(await handoff.deliveries()) == 1  # nothing more is queued for the webhook
 

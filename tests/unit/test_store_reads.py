@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 
-from handoff_plugin.store import Store, open_store
+import pytest
+import sqlalchemy as sa
+
+from handoff_plugin.store import Store, engine, open_store
 from handoff_plugin.store.queries.settings import SettingsQueries
 from handoff_plugin.store.saved_settings import StoredSettings
 
@@ -57,3 +62,42 @@ async def test_a_change_saved_in_this_process_applies_at_once(
     await here.recent()
     await here.save({"livechat": {"max_message_length": 50}})
     assert (await here.recent()).livechat.max_message_length == 50
+
+
+async def test_writers_of_one_process_take_turns_without_stalling_the_event_loop(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by the inbox fuzzer: a connection waiting in SQLite's busy handler holds its mutex;
+    # the garbage collector, finalizing one of its cursors on the loop's thread (one a failed
+    # statement left behind), blocked the loop, so the writer it waited for never committed.
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 2000)  # a stall fails in 2 s, not 30
+    store = await open_store(database_url)
+    finished: list[int] = []
+
+    async def writer(n: int) -> None:
+        async with store.transaction() as tx:
+            with contextlib.suppress(sa.exc.OperationalError):  # leaves an unclosed cursor
+                await tx.conn.execute(sa.text("SELECT * FROM no_such_table"))
+            await SettingsQueries(tx).save_settings({"chatbot": {"name": f"Shop {n}"}})
+            await asyncio.sleep(0)  # the others start their transactions meanwhile
+            gc.collect()
+        finished.append(n)
+
+    try:
+        await asyncio.gather(*(writer(n) for n in range(40)))  # a stall: "database is locked"
+        async with store.read() as tx:
+            saved = await SettingsQueries(tx).saved_settings()
+    finally:
+        await store.close()
+
+    assert sorted(finished) == list(range(40))
+    assert saved["chatbot"]["name"] == f"Shop {finished[-1]}"
+
+
+async def test_a_transaction_opened_inside_another_is_refused_not_left_waiting(
+    store: Store,
+) -> None:
+    async with store.transaction():
+        with pytest.raises(RuntimeError, match="inside another"):
+            async with store.transaction():
+                pass
