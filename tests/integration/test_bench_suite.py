@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.bench]  # ~5 min: `make bench-check`, not `make test`
 
 
 def clean_env() -> dict[str, str]:
