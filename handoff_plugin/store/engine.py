@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -130,7 +129,7 @@ class Store:
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
         if _writing.get() is self:  # on SQLite it would wait for itself; on any backend a bug
             raise RuntimeError("a store transaction was opened inside another one")
-        async with self._write_lock or contextlib.nullcontext():
+        async with self._write_lock or nullcontext():
             token = _writing.set(self)
             try:
                 async with self._begin(self.engine) as tx:
