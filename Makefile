@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 MODEL := models/handoff.tar.gz
 BOT_FILES := $(wildcard data/*.yml) domain.yml config.yml
 
-.PHONY: demo demo-scaled test bench bench-check setup model webchat lint typecheck unit services constraints clean
+.PHONY: demo demo-scaled test bench bench-check bench-scaled setup model webchat lint typecheck unit services constraints clean
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,11 @@ bench-check: setup model webchat
 # run, written to bench/RESULTS.md. BENCH_ARGS="--quick" for a smoke run, "--minutes 5" for a longer load.
 bench: setup model webchat
 	@BENCH_COMMAND="make bench $(BENCH_ARGS)" $(PY) bench/run_all.py $(BENCH_ARGS)
+
+# Scale-out on the demo-scaled stack: saturation with one and two replicas through nginx, and the
+# agent -> visitor relay across replicas against within one (about 3 minutes).
+bench-scaled: setup model webchat services
+	@$(PY) bench/scaled.py $(BENCH_ARGS)
 
 unit: setup
 	@$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)

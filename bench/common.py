@@ -191,9 +191,17 @@ def rss_kb(pid: int) -> int:
 class Visitor:
     """One rasa-webchat tab: session_request / user_uttered, bot_uttered (polling transport)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, source: str | None = None) -> None:
+        """`source`: the loopback address to connect from (127.0.0.0/8 is all this machine's), so
+        a load balancer that is sticky by client address sees another visitor."""
+        import aiohttp
+
         self.url = url
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.http: aiohttp.ClientSession | None = None
+        if source is not None:
+            connector = aiohttp.TCPConnector(local_addr=(source, 0))
+            self.http = aiohttp.ClientSession(connector=connector)
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
         self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.confirmed: asyncio.Queue[Any] = asyncio.Queue()
         self.session_id: str | None = None
@@ -232,12 +240,17 @@ class Visitor:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.sio.disconnect(), 3)
+        if self.http is not None:
+            await self.http.close()
 
 
-async def start_visitors(url: str, count: int, parallel: int = 25) -> list[Visitor]:
-    """`count` connected visitors with a confirmed session, `parallel` handshakes at a time."""
+async def start_visitors(
+    url: str, count: int, parallel: int = 25, sources: list[str] | None = None
+) -> list[Visitor]:
+    """`count` connected visitors with a confirmed session, `parallel` handshakes at a time;
+    visitor n connects from `sources[n]` when given."""
     gate = asyncio.Semaphore(parallel)
-    visitors = [Visitor(url) for _ in range(count)]
+    visitors = [Visitor(url, sources[n] if sources else None) for n in range(count)]
 
     async def start(visitor: Visitor) -> None:
         async with gate:
@@ -313,10 +326,13 @@ async def conversation_ids(database_url: str, sender_ids: list[str]) -> list[int
 class InboxAgent:
     """An agent using the inbox's JSON API (login cookie + CSRF token)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, email: str = AGENT_EMAIL, password: str = AGENT_PASSWORD
+    ) -> None:
         import aiohttp
 
         self.base = f"{url}/webhooks/inbox/api"
+        self.email, self.password = email, password
         self.http = aiohttp.ClientSession(
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             connector=aiohttp.TCPConnector(limit=50),
@@ -324,7 +340,7 @@ class InboxAgent:
         self.csrf = ""
 
     async def login(self) -> None:
-        body = {"email": AGENT_EMAIL, "password": AGENT_PASSWORD}
+        body = {"email": self.email, "password": self.password}
         async with self.http.post(f"{self.base}/login", json=body) as response:
             if response.status != 200:
                 raise SystemExit(f"bench: inbox login failed: {await response.text()}")

@@ -277,9 +277,10 @@ class LiveChatInput(InputChannel):
 
         @sio.on("disconnect")
         async def disconnect(sid: str, _reason: Any = None) -> None:
-            if self._runtime is not None:
-                await self._runtime.limits.socket_closed(sid)
-                await self._runtime.connections.detach(sid)
+            runtime = self._runtime  # once: the server may stop while this awaits
+            if runtime is not None:
+                await runtime.limits.socket_closed(sid)
+                await runtime.connections.detach(sid)
 
         @sio.on(SESSION_REQUEST)
         async def session_request(sid: str, data: Any = None) -> None:

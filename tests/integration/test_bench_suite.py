@@ -1,6 +1,7 @@
 """The performance suite keeps working: `bench/run_all.py --quick` runs every benchmark at a tiny
-size and writes the results table. No timing is asserted (the figures of a smoke run mean
-nothing); only that each figure was measured and reported."""
+size and writes the results table, and `bench/scaled.py` runs on the demo-scaled stack. No timing
+is asserted (the figures of a smoke run mean nothing); only that each figure was measured and
+reported."""
 
 from __future__ import annotations
 
@@ -39,3 +40,19 @@ def test_the_quick_suite_measures_all_seven_figures_and_writes_the_table(
         assert f"| {figure}. " in table, f"figure {figure} missing from the table:\n{table}"
     assert "- commit: " in table and "- machine: " in table
     assert "every message accounted for" in table
+
+
+def test_the_scaled_bench_measures_both_replica_counts_and_both_relay_paths() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/scaled.py", "--visitors", "6", "--seconds", "2"]
+        + ["--chats", "3", "--rounds", "1"],
+        cwd=ROOT,
+        env={**clean_env(), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "ratio two/one replica turns/s: " in done.stdout
+    assert "ratio across/same replica p99: " in done.stdout
+    assert "errors 0" in done.stdout, done.stdout

@@ -17,12 +17,16 @@ from pathlib import Path
 
 import pytest
 
+from handoff_plugin.store import Store, open_store
 from tests.conftest import ROOT
 from tests.integration.conftest import VENV_BIN
 from tests.integration.inbox.conftest import AgentClient
-from tests.servers import free_port
+from tests.servers import HttpServer, SmtpServer, free_port
 
 START_TIMEOUT = 300  # two replicas load the model on a shared 2-core machine
+# The team the demo notifies in these tests: round robin by email, and a signed webhook.
+TEAM = ["ann@example.com", "bob@example.com", "cy@example.com"]
+WEBHOOK_SECRET = "whsec-scaled-test-secret"
 
 
 @dataclass
@@ -42,6 +46,15 @@ class ScaledStack:
     @property
     def scaled(self) -> Path:
         return self.state / "scaled"
+
+    def replica_url(self, index: int) -> str:
+        """A replica's own address, past nginx (as the tests reach them one by one)."""
+        return f"http://127.0.0.1:{self.replica_ports[index]}"
+
+    @property
+    def database_url(self) -> str:
+        password = (self.scaled / "postgres-password").read_text().strip()
+        return f"postgresql+asyncpg://handoff:{password}@127.0.0.1:{self.pg_port}/handoff"
 
     @property
     def agent_password(self) -> str:
@@ -95,7 +108,21 @@ def wait_until_ready(stack: ScaledStack, log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def scaled_stack() -> Iterator[ScaledStack]:
+def team_smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def team_webhook() -> Iterator[HttpServer]:
+    server = HttpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def scaled_stack(team_smtp: SmtpServer, team_webhook: HttpServer) -> Iterator[ScaledStack]:
     # Not under pytest's private tmp dir: as root, PostgreSQL runs as `postgres`, which must reach it.
     state = Path(tempfile.mkdtemp(prefix="handoff-scaled-"))
     ports = [free_port() for _ in range(6)]
@@ -110,6 +137,15 @@ def scaled_stack() -> Iterator[ScaledStack]:
         "REDIS_PORT": str(stack.redis_port),
         "ACTIONS_PORT": str(stack.actions_port),
         "RASA_TELEMETRY_ENABLED": "false",
+        # The demo's settings from the environment, as an operator would set them.
+        "HANDOFF_EMAIL_RECIPIENTS": ";".join(TEAM),
+        "HANDOFF_EMAIL_ROUND_ROBIN": "true",
+        "HANDOFF_EMAIL_SMTP_HOST": "127.0.0.1",
+        "HANDOFF_EMAIL_SMTP_PORT": str(team_smtp.port),
+        "HANDOFF_WEBHOOK_ENABLED": "true",
+        "HANDOFF_WEBHOOK_URL": f"{team_webhook.url}/hooks/handoff",
+        "HANDOFF_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "HANDOFF_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver is on 127.0.0.1
     }
     log = state / "demo.log"
     with log.open("wb") as out:
@@ -135,6 +171,14 @@ async def demo_agent(scaled_stack: ScaledStack) -> AsyncIterator[AgentClient]:
     await client.login("agent@example.com", scaled_stack.agent_password)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def shared_store(scaled_stack: ScaledStack) -> AsyncIterator[Store]:
+    """The plugin's store the replicas share (PostgreSQL), as the tests read it."""
+    store = await open_store(scaled_stack.database_url, upgrade=False)
+    yield store
+    await store.close()
 
 
 async def eventually_ok(client: AgentClient, path: str, timeout: float = 30) -> object:

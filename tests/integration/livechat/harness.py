@@ -116,6 +116,8 @@ class WebchatVisitor:
     errors: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     last_seq: int = 0
     server_sid: str = ""  # this socket's id on the server (kept after it disconnects)
+    # Sent with the handshake: X-Forwarded-For makes a tab another visitor's behind a trusted proxy.
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -140,7 +142,9 @@ class WebchatVisitor:
         return self.session_id.split(".")[0]
 
     async def connect(self, session_id: str | None = None, **extra: Any) -> str:
-        await self.sio.connect(self.url, transports=["polling"], socketio_path="/socket.io")
+        await self.sio.connect(
+            self.url, headers=self.headers, transports=["polling"], socketio_path="/socket.io"
+        )
         self.server_sid = str(self.sio.get_sid())
         await self.sio.emit("session_request", {"session_id": session_id, **extra})
         return await self.next_confirm()

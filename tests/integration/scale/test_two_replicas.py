@@ -134,8 +134,8 @@ class Tab:
 
 
 @contextlib.asynccontextmanager
-async def tab_on(replica: Replica, session_id: str | None = None) -> AsyncIterator[Tab]:
-    socket = WebchatVisitor(replica.url)
+async def tab_on(url: str, session_id: str | None = None) -> AsyncIterator[Tab]:
+    socket = WebchatVisitor(url)
     await socket.connect(session_id)
     try:
         yield Tab(socket)
@@ -179,19 +179,25 @@ async def sent_to_visitor(store: Store, conversation: int) -> list[tuple[int, st
 async def test_a_visitor_on_one_replica_chats_with_an_agent_on_another(
     replicas: tuple[Replica, Replica], agent_on_b: AgentClient, store: Store
 ) -> None:
-    a, b = replicas
-    agent = agent_on_b
+    await a_live_chat_across_replicas(replicas[0].url, replicas[1].url, agent_on_b, "Ann", store)
+
+
+async def a_live_chat_across_replicas(
+    a: str, b: str, agent: AgentClient, agent_name: str, store: Store
+) -> None:
+    """A visitor on replica `a`, `agent` logged in on replica `b` (also run on PostgreSQL, by
+    tests/scaled): the whole live chat, and the visitor was sent each message exactly once."""
     async with tab_on(a) as tab, event_stream(agent) as events:
         await tab.socket.say("hello")
         assert (await tab.answer())[0].startswith("Hi! I'm the assistant")  # the bot, on A
         conversation = await conversation_id(store, tab.socket.sender_id)
 
         status, _ = await agent.call(
-            "POST", f"api/conversations/{conversation}/messages", {"text": "Hi, Ann here"}
+            "POST", f"api/conversations/{conversation}/messages", {"text": "Hi, agent here"}
         )
         assert status == 201
         joined, reply = await tab.next_text(), await tab.next_text()  # written on B, shown on A
-        assert "Ann" in joined and reply == "Hi, Ann here"
+        assert agent_name in joined and reply == "Hi, agent here"
 
         await tab.socket.say("My order is late")
         await visitor_message(events, "My order is late")  # A's visitor reaches B's agent
@@ -223,7 +229,7 @@ async def test_a_live_chat_survives_a_redis_restart(
     a, b = replicas
     agent = agent_on_b
     recovered = (a.logged("handoff.redis.recovered"), b.logged("handoff.redis.recovered"))
-    async with tab_on(a) as tab, event_stream(agent) as events:
+    async with tab_on(a.url) as tab, event_stream(agent) as events:
         await tab.socket.say("hello")
         await tab.answer()
         conversation = await conversation_id(store, tab.socket.sender_id)
