@@ -36,7 +36,7 @@ from handoff_plugin.models import (
     LiveChatSession,
     split_bot_response,
 )
-from handoff_plugin.store import Store
+from handoff_plugin.store import Store, StoreTransaction
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.queries.livechat import LiveChatQueries
 
@@ -152,10 +152,12 @@ class LiveChatService:
         return session
 
     async def mark_delivered(self, delivered: Mapping[str, int]) -> None:
-        async with self.store.transaction() as tx:
+        async def mark(tx: StoreTransaction) -> None:
             q = LiveChatQueries(tx)
             for key, seq in delivered.items():
                 await q.mark_delivered(key, seq)
+
+        await self.store.run(mark)
 
     # --- the transcript ---
 
@@ -184,13 +186,17 @@ class LiveChatService:
 
         Raises WrongChannel (storing nothing) if the conversation started on another channel."""
         payload = {"metadata": dict(metadata)} if metadata else None
-        async with self.store.transaction() as tx:
+
+        async def record(tx: StoreTransaction) -> tuple[Conversation, ChatMessage]:
             conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
             if conversation.channel is not None and conversation.channel != channel:
                 raise WrongChannel(conversation.channel, channel)
             message = await LiveChatQueries(tx).append_message(
                 conversation, Author.VISITOR, text, payload, channel=channel
             )
+            return conversation, message
+
+        conversation, message = await self.store.run(record)  # one hop per turn (Store.run)
         await self._published(conversation, message)
         return conversation, message
 
@@ -198,11 +204,15 @@ class LiveChatService:
         self, sender_id: str, response: Mapping[str, Any], channel: str | None
     ) -> ChatMessage:
         text, rich = split_bot_response(response)
-        async with self.store.transaction() as tx:
+
+        async def record(tx: StoreTransaction) -> tuple[Conversation, ChatMessage]:
             conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
             message = await LiveChatQueries(tx).append_message(
                 conversation, Author.BOT, text, rich, channel=channel
             )
+            return conversation, message
+
+        conversation, message = await self.store.run(record)
         await self._published(conversation, message)
         return message
 

@@ -1,0 +1,133 @@
+"""`Store.run()`: a unit of work in a transaction of its own. On an SQLite file the units waiting
+at one moment go to the writer thread together; each still commits or rolls back alone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff_plugin.models import Author, ChatMessage, Conversation
+from handoff_plugin.store import Store, StoreTransaction, open_store
+from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.livechat import LiveChatQueries
+
+
+def visitor_says(sender_id: str, text: str) -> Any:
+    async def work(tx: StoreTransaction) -> tuple[Conversation, ChatMessage]:
+        conversation = await ConversationQueries(tx).ensure_conversation(sender_id, "livechat")
+        message = await LiveChatQueries(tx).append_message(conversation, Author.VISITOR, text)
+        return conversation, message
+
+    return work
+
+
+async def texts_of(store: Store, sender_id: str) -> list[str | None]:
+    async with store.read() as tx:
+        conversation = await ConversationQueries(tx).conversation_by_sender(sender_id)
+        assert conversation is not None
+        return [m.text for m in await LiveChatQueries(tx).messages_after(conversation.id, 0)]
+
+
+async def test_units_of_work_at_once_all_commit_each_numbered_once(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.run(visitor_says("ann", f"message {n}")) for n in range(30))
+    )
+    assert sorted(message.seq for _, message in results) == list(range(1, 31))
+    assert len({conversation.id for conversation, _ in results}) == 1
+    assert sorted(await texts_of(store, "ann")) == sorted(f"message {n}" for n in range(30))
+
+
+async def test_a_failing_unit_rolls_back_alone_and_its_caller_gets_the_error(store: Store) -> None:
+    async def fails(tx: StoreTransaction) -> None:
+        await visitor_says("bob", "never kept")(tx)
+        raise ValueError("refused after writing")
+
+    outcomes = await asyncio.gather(
+        store.run(visitor_says("bob", "first")),
+        store.run(fails),
+        store.run(visitor_says("bob", "second")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], ValueError) and str(outcomes[1]) == "refused after writing"
+    assert await texts_of(store, "bob") == ["first", "second"]
+
+
+async def test_after_commit_callbacks_run_once_committed_and_not_after_a_rollback(
+    store: Store,
+) -> None:
+    called: list[str] = []
+
+    async def commits(tx: StoreTransaction) -> None:
+        await visitor_says("cy", "hello")(tx)
+        tx.after_commit(lambda: called.append("committed"))
+
+    async def rolls_back(tx: StoreTransaction) -> None:
+        tx.after_commit(lambda: called.append("rolled back"))
+        raise LookupError("no")
+
+    await store.run(commits)
+    with pytest.raises(LookupError):
+        await store.run(rolls_back)
+    assert called == ["committed"]
+
+
+async def test_two_processes_creating_one_conversation_at_once_agree_on_it(
+    store: Store, database_url: str
+) -> None:
+    other = await open_store(database_url, upgrade=False)  # another process, the same database
+    try:
+        here, there = await asyncio.gather(
+            store.run(visitor_says("dee", "from here")),
+            other.run(visitor_says("dee", "from there")),
+        )
+    finally:
+        await other.close()
+    assert here[0].id == there[0].id
+    assert sorted(await texts_of(store, "dee")) == ["from here", "from there"]
+
+
+async def test_on_sqlite_waiting_units_share_a_trip_to_the_writer_thread(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/handoff.db")
+    trips: list[int] = []
+    run_on_writer = store._run_on_writer
+
+    def counted(works: list[Any]) -> list[Any]:
+        trips.append(len(works))
+        return run_on_writer(works)
+
+    store._run_on_writer = counted  # type: ignore[method-assign]
+    try:
+        await asyncio.gather(*(store.run(visitor_says(f"v{n}", "hi")) for n in range(40)))
+    finally:
+        await store.close()
+    assert sum(trips) == 40
+    assert len(trips) < 40  # at least one trip carried several units of work
+
+
+async def test_on_sqlite_a_unit_that_awaits_anything_but_its_queries_is_refused(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/handoff.db")
+
+    async def waits(tx: StoreTransaction) -> None:
+        await visitor_says("eve", "kept?")(tx)
+        await asyncio.sleep(0)  # not a query: it would run on the writer thread, off the loop
+
+    try:
+        with pytest.raises(RuntimeError, match="awaited something other than its queries"):
+            await store.run(waits)
+        async with store.read() as tx:  # and nothing of it was kept
+            assert await ConversationQueries(tx).conversation_by_sender("eve") is None
+    finally:
+        await store.close()
+
+
+async def test_a_unit_of_work_inside_a_transaction_is_refused_not_left_waiting(
+    store: Store,
+) -> None:
+    async with store.transaction():
+        with pytest.raises(RuntimeError, match="inside another one"):
+            await asyncio.wait_for(store.run(visitor_says("fay", "nested")), 10)
