@@ -183,11 +183,10 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
-        if self._writer is not None and self._writer_engine is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._writer, self._writer_engine.dispose
-            )
-            self._writer.shutdown(wait=True)
+        writer, self._writer = self._writer, None  # closing twice is fine (servers, then tests)
+        if writer is not None and self._writer_engine is not None:
+            await asyncio.get_running_loop().run_in_executor(writer, self._writer_engine.dispose)
+            writer.shutdown(wait=True)
 
     async def run(self, work: Callable[[StoreTransaction], Awaitable[T]]) -> T:
         """`work(tx)` in a write transaction of its own, committed when this returns. `work`

@@ -131,3 +131,10 @@ async def test_a_unit_of_work_inside_a_transaction_is_refused_not_left_waiting(
     async with store.transaction():
         with pytest.raises(RuntimeError, match="inside another one"):
             await asyncio.wait_for(store.run(visitor_says("fay", "nested")), 10)
+
+
+async def test_a_store_closed_twice_stays_closed_quietly(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/handoff.db")
+    await store.run(visitor_says("gil", "hello"))
+    await store.close()
+    await store.close()  # the server's stop, then its owner's: no error
