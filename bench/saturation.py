@@ -57,19 +57,30 @@ async def phase(visitors: list[Visitor], seconds: float) -> tuple[int, int, list
     return len(latencies), failures, [elapsed, *latencies]
 
 
+async def alternate(
+    crowds: dict[str, list[Visitor]], order: tuple[str, ...], seconds: float
+) -> dict[str, dict[str, Any]]:
+    """The closed-loop `phase`s in `order` (`seconds` per crowd, split over its phases), summed
+    per crowd: turns, failures (timed-out turns), seconds and latencies in ms."""
+    totals: dict[str, dict[str, Any]] = {
+        kind: {"turns": 0, "failures": 0, "seconds": 0.0, "ms": []} for kind in crowds
+    }
+    for kind in order:
+        turns, failures, (elapsed, *ms) = await phase(crowds[kind], seconds / order.count(kind))
+        total = totals[kind]
+        total["turns"] += turns
+        total["failures"] += failures
+        total["seconds"] += elapsed
+        total["ms"] += ms
+    return totals
+
+
 async def measure(urls: dict[str, str], count: int, seconds: float) -> dict[str, Any]:
     quiet()
     crowds = {kind: await start_visitors(url, count) for kind, url in urls.items()}
     for kind in urls:  # warm-up: one turn each
         await asyncio.gather(*(v.turn("hello") for v in crowds[kind]))
-    totals = {kind: {"turns": 0, "failures": 0, "seconds": 0.0, "ms": []} for kind in urls}
-    for kind in ("livechat", "stock", "stock", "livechat"):
-        turns, failures, (elapsed, *ms) = await phase(crowds[kind], seconds / 2)
-        total = totals[kind]
-        total["turns"] += turns  # type: ignore[operator]
-        total["failures"] += failures  # type: ignore[operator]
-        total["seconds"] += elapsed  # type: ignore[operator]
-        total["ms"] += ms  # type: ignore[operator]
+    totals = await alternate(crowds, ("livechat", "stock", "stock", "livechat"), seconds)
     for crowd in crowds.values():
         await stop_visitors(crowd)
     return totals

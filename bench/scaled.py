@@ -48,7 +48,7 @@ from bench.common import (  # noqa: E402
     start_visitors,
     stop_visitors,
 )
-from bench.saturation import phase  # noqa: E402
+from bench.saturation import alternate  # noqa: E402
 
 START_TIMEOUT = 300.0  # PostgreSQL, Redis, nginx, the action server and two replicas loading the model
 PAUSE = (0.2, 0.8)  # seconds between a chat's messages
@@ -140,14 +140,8 @@ async def saturation(stack: Stack, count: int, seconds: float) -> dict[str, Any]
     }
     for crowd in crowds.values():  # warm-up: one turn each
         await asyncio.gather(*(v.turn("hello", timeout=120) for v in crowd))
-    totals = {kind: {"turns": 0, "timeouts": 0, "seconds": 0.0, "ms": []} for kind in crowds}
-    for kind in ("one replica", "two replicas", "two replicas", "one replica"):
-        turns, failures, (elapsed, *ms) = await phase(crowds[kind], seconds / 2)
-        total = totals[kind]
-        total["turns"] += turns  # type: ignore[operator]
-        total["timeouts"] += failures  # type: ignore[operator]
-        total["seconds"] += elapsed  # type: ignore[operator]
-        total["ms"] += ms  # type: ignore[operator]
+    order = ("one replica", "two replicas", "two replicas", "one replica")
+    totals = await alternate(crowds, order, seconds)
     for crowd in crowds.values():
         await stop_visitors(crowd)
     return totals
@@ -235,7 +229,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         row = {
             "turns_per_s": total["turns"] / total["seconds"],
             "turns": total["turns"],
-            "timeouts": total["timeouts"],
+            "timeouts": total["failures"],
             "p50_ms": percentile(total["ms"], 50),
             "p99_ms": percentile(total["ms"], 99),
         }

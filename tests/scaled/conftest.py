@@ -4,6 +4,7 @@ temporary directory, started once for tests/scaled and stopped (every process) a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -165,12 +166,21 @@ def scaled_stack(team_smtp: SmtpServer, team_webhook: HttpServer) -> Iterator[Sc
         shutil.rmtree(state, ignore_errors=True)
 
 
+@contextlib.asynccontextmanager
+async def demo_agent_at(stack: ScaledStack, url: str) -> AsyncIterator[AgentClient]:
+    """The demo agent logged in at `url` (nginx, or one replica past it)."""
+    client = AgentClient(f"{url}/webhooks/inbox")
+    await client.login("agent@example.com", stack.agent_password)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 @pytest.fixture
 async def demo_agent(scaled_stack: ScaledStack) -> AsyncIterator[AgentClient]:
-    client = AgentClient(f"{scaled_stack.url}/webhooks/inbox")
-    await client.login("agent@example.com", scaled_stack.agent_password)
-    yield client
-    await client.close()
+    async with demo_agent_at(scaled_stack, scaled_stack.url) as client:
+        yield client
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from handoff_plugin.store.tables import deliveries
 from tests.integration.inbox.conftest import AgentClient
 from tests.integration.livechat.harness import WebchatVisitor
 from tests.integration.scale.test_two_replicas import a_live_chat_across_replicas
-from tests.scaled.conftest import TEAM, WEBHOOK_SECRET, ScaledStack
+from tests.scaled.conftest import TEAM, WEBHOOK_SECRET, ScaledStack, demo_agent_at
 from tests.servers import HttpServer, SmtpServer
 
 pytestmark = pytest.mark.slow
@@ -28,10 +28,8 @@ ESCALATIONS = 20
 
 @pytest.fixture
 async def agent_on_second_replica(scaled_stack: ScaledStack) -> AsyncIterator[AgentClient]:
-    client = AgentClient(f"{scaled_stack.replica_url(1)}/webhooks/inbox")
-    await client.login("agent@example.com", scaled_stack.agent_password)
-    yield client
-    await client.close()
+    async with demo_agent_at(scaled_stack, scaled_stack.replica_url(1)) as client:
+        yield client
 
 
 async def test_a_live_chat_across_replicas_on_postgresql(
