@@ -56,3 +56,13 @@ class NotFound(HandoffError):
 
 class PermissionDenied(HandoffError):
     """The caller is not allowed to do this."""
+
+
+class Conflict(HandoffError):
+    """The request clashes with the current state, e.g. another agent handles the conversation.
+
+    `detail` is what a client needs to show why (JSON-ready), e.g. `{"assignee": {...}}`."""
+
+    def __init__(self, message: str, detail: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or {}

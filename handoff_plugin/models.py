@@ -117,6 +117,7 @@ class Conversation:
     last_message_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    assignee_id: int | None = None  # the agent handling it (see `Assignee`)
 
 
 @dataclass(frozen=True)
@@ -284,10 +285,11 @@ class DeliveryAttempt:
 
 # The agent inbox.
 
-Status = Literal["waiting", "live", "all"]
+Status = Literal["waiting", "live", "mine", "all"]
 STATUSES: dict[str, ConversationState | None] = {
     "waiting": ConversationState.ESCALATED,
     "live": ConversationState.LIVE,
+    "mine": None,  # assigned to the agent who asks, in any state
     "all": None,
 }
 
@@ -317,6 +319,79 @@ class Agent:
     def as_json(self) -> dict[str, Any]:
         """The agent as the inbox API shows it (the login answer); never the password."""
         return {"id": self.id, "email": self.email, "name": self.name, "role": self.role}
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """The one agent handling a conversation: others see who, and cannot answer unless they take
+    it over."""
+
+    id: int
+    name: str
+    email: str
+
+    @property
+    def ref(self) -> AgentRef:
+        return AgentRef(str(self.id), self.name)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "email": self.email}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Assignee | None:
+        return cls(int(data["id"]), str(data["name"]), str(data["email"])) if data else None
+
+    @classmethod
+    def of(cls, agent: Agent) -> Assignee:
+        return cls(agent.id, agent.name, agent.email)
+
+
+AssignmentAction = Literal["claimed", "taken_over", "transferred", "released", "ended"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A change of who handles a conversation, as the inbox shows it and its event log keeps it.
+
+    `assignee` is who has it now (None: back in the queue), `previous` who had it, `by` who did it
+    (for a transfer, the agent who handed it over), `note` the transfer's note to the new agent."""
+
+    conversation_id: int
+    action: AssignmentAction
+    assignee: Assignee | None
+    previous: Assignee | None
+    by: Assignee
+    note: str | None = None
+    at: datetime | None = None
+
+    def detail(self) -> dict[str, Any]:
+        """What the event log's `detail` column keeps (the conversation is the row's own)."""
+        return {
+            "action": self.action,
+            "assignee": self.assignee.as_json() if self.assignee else None,
+            "previous": self.previous.as_json() if self.previous else None,
+            "by": self.by.as_json(),
+            "note": self.note,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, **self.detail(), "at": iso(self.at)}
+
+    @classmethod
+    def from_detail(
+        cls, conversation_id: int, data: dict[str, Any], at: datetime | None = None
+    ) -> Assignment:
+        by = Assignee.from_json(data["by"])
+        assert by is not None
+        return cls(
+            conversation_id,
+            data["action"],
+            Assignee.from_json(data.get("assignee")),
+            Assignee.from_json(data.get("previous")),
+            by,
+            data.get("note"),
+            at,
+        )
 
 
 @dataclass(frozen=True)
@@ -370,6 +445,7 @@ class ConversationSummary:
     last_message: str | None
     last_activity_at: datetime
     unread: bool
+    assignee: Assignee | None = None
 
     @property
     def display_name(self) -> str:
@@ -388,6 +464,7 @@ class ConversationPage:
     next_cursor: Cursor | None
     waiting: int  # conversations escalated and not yet taken, in the whole inbox
     live: int
+    mine: int = 0  # assigned to the agent who asked
 
 
 @dataclass(frozen=True)
@@ -418,7 +495,7 @@ class LiveMarker:
     created_at: datetime
 
 
-EventKind = Literal["escalation.created", "live.started", "live.ended"]
+EventKind = Literal["escalation.created", "live.started", "live.ended", "assignment.changed"]
 
 
 @dataclass(frozen=True)
@@ -433,6 +510,7 @@ class InboxEvent:
     agent: AgentRef | None
     origin: str
     created_at: datetime
+    detail: dict[str, Any] | None = None  # assignment.changed: `Assignment.detail()`
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,13 @@ import structlog
 
 from handoff_plugin.addresses import check_http_url
 from handoff_plugin.delivery.webhook_probe import send_test_webhook
-from handoff_plugin.errors import ConfigurationError, InvalidInput, NotFound, Unavailable
+from handoff_plugin.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from handoff_plugin.errors import PermissionDenied as Forbidden
 from handoff_plugin.inbox import serialize
 from handoff_plugin.inbox.admin import Team, actor, require_admin
@@ -50,7 +56,7 @@ from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
 from handoff_plugin.inbox.stream import LiveStream
-from handoff_plugin.models import AgentSession, Cursor
+from handoff_plugin.models import AgentSession, Assignee, Cursor
 from handoff_plugin.store.saved_settings import StoredSettings
 
 log = structlog.get_logger(__name__)
@@ -119,11 +125,15 @@ class InboxApi:
             ("GET", f"api/conversations/{n}", self.get_conversation, True, False),
             ("POST", f"api/conversations/{n}/messages", self.send_message, True, False),
             ("POST", f"api/conversations/{n}/end", self.end_live_chat, True, False),
+            ("POST", f"api/conversations/{n}/claim", self.claim, True, False),
+            ("POST", f"api/conversations/{n}/release", self.release, True, False),
+            ("POST", f"api/conversations/{n}/transfer", self.transfer, True, False),
             ("GET", "api/settings", self.get_settings, True, False),
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
             ("GET", "api/settings/audit", self.settings_audit, True, False),
             ("GET", "api/agents", self.list_agents, True, False),
+            ("GET", "api/teammates", self.teammates, True, False),
             ("POST", "api/agents", self.add_agent, True, False),
             ("DELETE", f"api/agents/{n}", self.remove_agent, True, False),
             ("GET", "api/escalations", self.get_escalations, True, False),
@@ -162,6 +172,8 @@ class InboxApi:
             result = error(400, str(e))
         except NotFound as e:
             result = error(404, str(e))
+        except Conflict as e:  # e.g. another agent handles the conversation: who, in `assignee`
+            result = error(409, str(e), **e.detail)
         except Unavailable as e:  # e.g. the Rasa agent is still loading, the database restarting
             log.warning("handoff.inbox.unavailable", path=request.path, reason=str(e))
             result = error(503, str(e))
@@ -273,6 +285,28 @@ class InboxApi:
             return error(409, f"Conversation {call.id} is not in live chat.")
         return json_response({"ended": True, "state": "bot"})
 
+    async def claim(self, call: Call) -> Result:
+        """Take the conversation (`{"take_over": true}` from another agent, who is told)."""
+        body = call.request.json() if call.request.body else {}
+        if not isinstance(body, dict) or not isinstance(body.get("take_over", False), bool):
+            raise InvalidInput('send nothing, or {"take_over": true} to take it from another agent')
+        assignments = self.conversations.assignments
+        await assignments.claim(call.me.agent, call.id, take_over=body.get("take_over", False))
+        return json_response({"assignee": Assignee.of(call.me.agent).as_json()})
+
+    async def release(self, call: Call) -> Result:
+        await self.conversations.assignments.release(call.me.agent, call.id)
+        return json_response({"assignee": None})
+
+    async def transfer(self, call: Call) -> Result:
+        body = call.request.json()
+        if not isinstance(body, dict):
+            raise InvalidInput('send {"agent_email": "...", "note": "..."} (note is optional)')
+        new = await self.conversations.assignments.transfer(
+            call.me.agent, call.id, body.get("agent_email"), body.get("note")
+        )
+        return json_response({"assignee": new.as_json()})
+
     # --- settings ---
 
     async def get_settings(self, call: Call) -> Result:
@@ -309,6 +343,10 @@ class InboxApi:
 
     async def list_agents(self, call: Call) -> Result:
         return json_response(await self.team.members(call.me.agent))
+
+    async def teammates(self, call: Call) -> Result:
+        """Every agent may see the team (to transfer a conversation); no roles, no logins."""
+        return json_response({"agents": await self.conversations.assignments.teammates()})
 
     async def add_agent(self, call: Call) -> Result:
         return json_response(await self.team.add(call.me.agent, call.request.json()), 201)

@@ -14,10 +14,13 @@ from datetime import datetime
 import structlog
 
 from handoff_plugin.errors import InvalidInput, NotFound
+from handoff_plugin.inbox.assignment import Assignments
 from handoff_plugin.inbox.feed import ORIGIN
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.models import (
     Agent,
+    Assignee,
+    Assignment,
     ChatMessage,
     Conversation,
     ConversationPage,
@@ -29,6 +32,7 @@ from handoff_plugin.models import (
     Visitor,
 )
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.assignments import AssignmentQueries
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.queries.inbox import InboxQueries
 
@@ -47,6 +51,8 @@ class ConversationDetail:
     escalations: list[EscalationRecord]  # of this conversation, oldest first
     visitor_escalations: list[EscalationRecord]  # of the visitor, in any conversation, newest first
     markers: list[LiveMarker]
+    assignee: Assignee | None = None  # who handles it now
+    assignment: Assignment | None = None  # the newest change of who handles it
     # Where the previous page of the transcript ends (`before_seq` to ask for it); None: no more.
     older_before: int | None = None
     is_newest_page: bool = True
@@ -62,8 +68,8 @@ class ConversationDetail:
 def parse_status(value: str | None) -> Status:
     if value in (None, ""):
         return "all"
-    if value not in ("waiting", "live", "all"):
-        raise InvalidInput(f"status must be waiting, live or all, not {value!r}")
+    if value not in ("waiting", "live", "mine", "all"):
+        raise InvalidInput(f"status must be waiting, live, mine or all, not {value!r}")
     return value  # type: ignore[return-value]
 
 
@@ -101,7 +107,9 @@ def parse_limit(value: str | None) -> int:
 
 def parse_query(value: str | None) -> str | None:
     text = (value or "").strip()
-    if "\x00" in text:  # no message holds one, and SQLite's FTS5 refuses it (a 500, found by fuzzing)
+    if (
+        "\x00" in text
+    ):  # no message holds one, and SQLite's FTS5 refuses it (a 500, found by fuzzing)
         raise InvalidInput("the search may not contain a null character")
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"the search is longer than {MAX_QUERY_LENGTH} characters")
@@ -113,6 +121,7 @@ class InboxConversations:
         self.store = store
         self.livechat = livechat
         self.origin = origin
+        self.assignments = Assignments(store, livechat.broker, origin)
 
     async def page(
         self,
@@ -126,8 +135,13 @@ class InboxConversations:
             q = InboxQueries(tx)
             items, next_cursor = await q.list_conversations(agent.id, status, query, cursor, limit)
             counts = await q.state_counts()
+            mine = await q.assigned_count(agent.id)
         return ConversationPage(
-            items, next_cursor, counts[ConversationState.ESCALATED], counts[ConversationState.LIVE]
+            items,
+            next_cursor,
+            counts[ConversationState.ESCALATED],
+            counts[ConversationState.LIVE],
+            mine,
         )
 
     async def detail(
@@ -152,6 +166,9 @@ class InboxConversations:
             escalations = await q.escalations_of_conversation(conversation_id)
             earlier = await q.escalations_of_visitor(visitor.id) if visitor else []
             markers = await q.live_markers(conversation_id)
+            assignments = AssignmentQueries(tx)
+            assignee = await assignments.assignee(conversation_id)
+            assignment = await assignments.latest(conversation_id)
         page = await self.livechat.messages_before(conversation_id, before_seq, limit + 1)
         older = len(page) > limit
         messages = page[1:] if older else page
@@ -170,6 +187,8 @@ class InboxConversations:
             escalations,
             earlier,
             markers,
+            assignee,
+            assignment,
             older_before=messages[0].seq if older and messages else None,
             is_newest_page=before_seq is None,
         )
@@ -181,9 +200,12 @@ class InboxConversations:
             await InboxQueries(tx).mark_read(agent.id, conversation_id, seq)
 
     async def send(self, agent: Agent, conversation_id: int, text: object) -> ChatMessage:
-        """The agent's message to the visitor; the first one starts live chat."""
+        """The agent's message to the visitor; the first one starts live chat and claims the
+        conversation for `agent` (`Conflict` if another agent handles it)."""
         if not isinstance(text, str):
             raise InvalidInput('send {"text": "..."} with the message as a string')
+        await self.livechat.agent_text(text)  # an empty or too long message claims nothing
+        await self.assignments.claim(agent, conversation_id)
         before = await self.livechat.last_seq(conversation_id)
         message = await self.livechat.send_agent_message(conversation_id, agent.ref, text)
         async with self.store.transaction() as tx:
@@ -198,10 +220,15 @@ class InboxConversations:
         return message
 
     async def end(self, agent: Agent, conversation_id: int) -> bool:
-        """End live chat (the bot answers again); False if the conversation was not live."""
+        """End live chat (the bot answers again) and clear its assignee; False if it was not live.
+
+        Only the assignee (if there is one) or an admin may end it: others take it over first."""
+        if not agent.is_admin:
+            await self.assignments.may_answer(agent, conversation_id)
         before = await self.livechat.last_seq(conversation_id)
         if not await self.livechat.end_live_chat(conversation_id, agent.ref):
             return False
+        await self.assignments.ended(agent, conversation_id)
         async with self.store.transaction() as tx:
             q = InboxQueries(tx)
             notice = await q.first_system_message_after(conversation_id, before)

@@ -60,6 +60,7 @@ def summary_json(item: ConversationSummary) -> dict[str, Any]:
         "last_message": item.last_message,
         "last_activity_at": iso(item.last_activity_at),
         "unread": item.unread,
+        "assignee": item.assignee.as_json() if item.assignee else None,
     }
 
 
@@ -67,7 +68,7 @@ def page_json(page: ConversationPage) -> dict[str, Any]:
     return {
         "conversations": [summary_json(item) for item in page.conversations],
         "next_cursor": page.next_cursor.encode() if page.next_cursor else None,
-        "counts": {"waiting": page.waiting, "live": page.live},
+        "counts": {"waiting": page.waiting, "live": page.live, "mine": page.mine},
     }
 
 
@@ -139,7 +140,11 @@ def detail_json(detail: ConversationDetail) -> dict[str, Any]:
             "title": title,
             "created_at": iso(c.created_at),
             "last_seq": last_seq,
+            "assignee": detail.assignee.as_json() if detail.assignee else None,
         },
+        # The newest change of who handles it (who claimed, took over, transferred, with the
+        # transfer's note); null: nobody ever did.
+        "assignment": detail.assignment.as_json() if detail.assignment else None,
         "visitor": v.as_json() if v else None,
         "first_seen": iso(detail.first_seen),
         "timeline": timeline(detail),

@@ -24,7 +24,7 @@ def sse(event: str, data: dict[str, Any]) -> str:
 
 
 def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
-    """The browser's view of a broker event: `message`, `state` or `resync`."""
+    """The browser's view of a broker event: `message`, `state`, `assignment` or `resync`."""
     if event.kind == "message.created" and event.message is not None:
         return "message", event.message.as_json()
     if event.kind == "state.changed" and event.state is not None:
@@ -33,6 +33,8 @@ def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
             "state": event.state.value,
             "agent": event.agent.as_json() if event.agent else None,
         }
+    if event.kind == "assignment.changed" and event.assignment is not None:
+        return "assignment", event.assignment.as_json()
     return "resync", {}
 
 

@@ -17,11 +17,11 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from handoff_plugin.models import AgentRef, ChatMessage, ConversationState
+from handoff_plugin.models import AgentRef, Assignment, ChatMessage, ConversationState
 
 log = structlog.get_logger(__name__)
 
-EventKind = Literal["message.created", "state.changed", "lagged"]
+EventKind = Literal["message.created", "state.changed", "assignment.changed", "lagged"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ConversationEvent:
     message: ChatMessage | None = None  # message.created
     state: ConversationState | None = None  # state.changed
     agent: AgentRef | None = None  # state.changed by an agent
+    assignment: Assignment | None = None  # assignment.changed
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -45,6 +46,8 @@ class ConversationEvent:
             data["state"] = self.state.value
         if self.agent is not None:
             data["agent"] = self.agent.as_json()
+        if self.assignment is not None:
+            data["assignment"] = self.assignment.detail()
         return data
 
     @classmethod
@@ -56,6 +59,11 @@ class ConversationEvent:
             message=ChatMessage.from_json(data["message"]) if data.get("message") else None,
             state=ConversationState(data["state"]) if data.get("state") else None,
             agent=AgentRef.from_json(data.get("agent")),
+            assignment=(
+                Assignment.from_detail(data.get("conversation_id", 0), data["assignment"])
+                if data.get("assignment")
+                else None
+            ),
         )
 
 

@@ -252,15 +252,7 @@ class LiveChatService:
         self, conversation_id: int, agent: AgentRef, text: str
     ) -> ChatMessage:
         """Show the agent's message to the visitor; the first one starts live chat."""
-        text = text.strip() if isinstance(text, str) else ""
-        settings = await self.settings.current()
-        if not text:
-            raise InvalidInput("the agent's message is empty")
-        if len(text) > settings.livechat.max_message_length:
-            raise InvalidInput(
-                f"the agent's message is longer than livechat.max_message_length "
-                f"({settings.livechat.max_message_length} characters)"
-            )
+        text = await self.agent_text(text)
         conversation = await self._conversation(conversation_id)
         async with self.transcript.lock(conversation.sender_id):
             notice = await self._start(conversation, agent)
@@ -281,6 +273,19 @@ class LiveChatService:
             seq=message.seq,
         )
         return message
+
+    async def agent_text(self, text: object) -> str:
+        """The agent's message as it will be sent; `InvalidInput` if it is empty or too long."""
+        text = text.strip() if isinstance(text, str) else ""
+        settings = await self.settings.current()
+        if not text:
+            raise InvalidInput("the agent's message is empty")
+        if len(text) > settings.livechat.max_message_length:
+            raise InvalidInput(
+                f"the agent's message is longer than livechat.max_message_length "
+                f"({settings.livechat.max_message_length} characters)"
+            )
+        return text
 
     async def end_live_chat(self, conversation_id: int, agent: AgentRef) -> bool:
         """Hand the conversation back to the bot and close its escalation; False if not live."""

@@ -66,6 +66,11 @@ conversations = sa.Table(
     # Added by migration 0003 (live chat): the newest message's `seq` and when it was written.
     sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_activity_at", UtcDateTime),
+    # The one agent handling the conversation (migration 0007): set by the first reply or a claim,
+    # cleared by End Live Chat, a release, or the agent's removal (AgentQueries.remove; no
+    # foreign key: SQLite cannot add one to an existing table without rebuilding it).
+    sa.Column("assignee_id", sa.Integer),
+    sa.Column("assigned_at", UtcDateTime),
     sa.Index("ix_conversations_last_activity_at", "last_activity_at"),
 )
 
@@ -276,13 +281,15 @@ inbox_events = sa.Table(
     "inbox_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    # escalation.created | live.started | live.ended
+    # escalation.created | live.started | live.ended | assignment.changed
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
     sa.Column("seq", sa.Integer),  # live.*: the `seq` of the notice the visitor was shown
     sa.Column("agent_id", sa.String(64)),
     sa.Column("agent_name", sa.String(200)),
     sa.Column("origin", sa.String(32), nullable=False),  # the process that wrote it
+    # assignment.changed (migration 0007): {"action", "assignee", "by", "previous", "note"}
+    sa.Column("detail", sa.JSON),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_inbox_events_conversation_id", "conversation_id"),
     sa.Index("ix_inbox_events_created_at", "created_at"),
@@ -323,5 +330,6 @@ sa.Index(
     conversations.c.last_activity_at,
     conversations.c.id,
 )
+sa.Index("ix_conversations_assignee_id", conversations.c.assignee_id)
 sa.Index("ix_escalations_visitor_id", escalations.c.visitor_id)
 sa.Index("ix_escalations_conversation_id", escalations.c.conversation_id)

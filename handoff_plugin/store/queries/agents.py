@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from handoff_plugin.models import Agent, AgentSession, Role
 from handoff_plugin.store.engine import StoreTransaction
-from handoff_plugin.store.tables import agent_sessions, agents, conversation_reads, login_throttle
+from handoff_plugin.store.tables import (
+    agent_sessions,
+    agents,
+    conversation_reads,
+    conversations,
+    login_throttle,
+)
 
 
 def _agent(row: Row) -> Agent:
@@ -59,6 +65,10 @@ class AgentQueries:
         row = (await self.conn.execute(sa.select(agents).where(agents.c.id == agent_id))).first()
         return _agent(row) if row else None
 
+    async def by_email(self, email: str) -> Agent | None:
+        found = await self.with_hash(email.strip().lower())
+        return found[0] if found else None
+
     async def with_hash(self, email: str) -> tuple[Agent, str] | None:
         row = (await self.conn.execute(sa.select(agents).where(agents.c.email == email))).first()
         return (_agent(row), str(row.password_hash)) if row else None
@@ -79,6 +89,11 @@ class AgentQueries:
         )
         await self.conn.execute(
             conversation_reads.delete().where(conversation_reads.c.agent_id == agent_id)
+        )
+        await self.conn.execute(  # back to the queue: nobody may be left "handling" a chat
+            conversations.update()
+            .where(conversations.c.assignee_id == agent_id)
+            .values(assignee_id=None, assigned_at=None)
         )
         await self.conn.execute(agents.delete().where(agents.c.id == agent_id))
 

@@ -43,6 +43,7 @@ def _conversation(row: Row) -> Conversation:
         last_message_at=row.last_message_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        assignee_id=row.assignee_id,
     )
 
 

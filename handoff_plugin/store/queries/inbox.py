@@ -7,6 +7,7 @@ They run inside a `Store.transaction()`; `InboxQueries(tx)` wraps that transacti
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from handoff_plugin.models import (
     STATUSES,
     AgentRef,
+    Assignee,
     Author,
     ConversationState,
     ConversationSummary,
@@ -29,6 +31,7 @@ from handoff_plugin.models import (
 from handoff_plugin.store.engine import StoreTransaction
 from handoff_plugin.store.tables import (
     UtcDateTime,
+    agents,
     conversation_reads,
     conversations,
     escalations,
@@ -97,6 +100,7 @@ def list_query(
         messages.c.seq > sa.func.coalesce(reads.c.read_seq, 0),
         messages.c.author == Author.VISITOR.value,
     )
+    assignee = agents.alias("assignee")
     select = (
         sa.select(
             c.c.id,
@@ -109,11 +113,16 @@ def list_query(
             v.c.first_name,
             v.c.last_name,
             unread.label("unread"),
+            assignee.c.id.label("assignee_id"),
+            assignee.c.name.label("assignee_name"),
+            assignee.c.email.label("assignee_email"),
         )
         .select_from(
-            c.outerjoin(v, v.c.id == c.c.visitor_id).outerjoin(
+            c.outerjoin(v, v.c.id == c.c.visitor_id)
+            .outerjoin(
                 reads, sa.and_(reads.c.agent_id == agent_id, reads.c.conversation_id == c.c.id)
             )
+            .outerjoin(assignee, assignee.c.id == c.c.assignee_id)
         )
         .where(c.c.last_activity_at.isnot(None))
         .order_by(c.c.last_activity_at.desc(), c.c.id.desc())
@@ -121,6 +130,8 @@ def list_query(
     state = STATUSES[status]
     if state is not None:
         select = select.where(c.c.state == state.value)
+    if status == "mine":
+        select = select.where(c.c.assignee_id == agent_id)
     if query:
         pattern = like_pattern(query)
         full_name = v.c.first_name + " " + v.c.last_name
@@ -188,6 +199,11 @@ class InboxQueries:
                 last_message=row.last_message,
                 last_activity_at=row.last_activity_at,
                 unread=bool(row.unread),
+                assignee=(
+                    Assignee(row.assignee_id, row.assignee_name, row.assignee_email)
+                    if row.assignee_id is not None
+                    else None
+                ),
             )
             for row in rows[:limit]
         ]
@@ -206,6 +222,15 @@ class InboxQueries:
         )
         counts = {ConversationState(state): int(n) for state, n in await self.conn.execute(query)}
         return {state: counts.get(state, 0) for state in map(ConversationState, wanted)}
+
+    async def assigned_count(self, agent_id: int) -> int:
+        """How many conversations the agent handles (the *Mine* tab's count)."""
+        query = (
+            sa.select(sa.func.count())
+            .where(c.c.assignee_id == agent_id)
+            .where(c.c.last_activity_at.isnot(None))
+        )
+        return int((await self.conn.execute(query)).scalar() or 0)
 
     # --- one conversation ---
 
@@ -295,6 +320,7 @@ class InboxQueries:
         *,
         seq: int | None = None,
         agent: AgentRef | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> bool:
         """Append to the log; False if this marker (conversation, kind, seq) is there already."""
         try:
@@ -307,6 +333,7 @@ class InboxQueries:
                         agent_id=agent.id if agent else None,
                         agent_name=agent.name if agent else None,
                         origin=origin,
+                        detail=detail,
                         created_at=self.tx.clock(),
                     )
                 )
@@ -332,6 +359,7 @@ class InboxQueries:
                 agent=AgentRef(row.agent_id, row.agent_name or "") if row.agent_id else None,
                 origin=row.origin,
                 created_at=row.created_at,
+                detail=row.detail,
             )
             for row in (await self.conn.execute(query)).all()
         ]

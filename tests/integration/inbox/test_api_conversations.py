@@ -40,7 +40,7 @@ async def test_the_list_shows_newest_activity_first_with_tabs_for_waiting_and_li
     assert titles(everything) == ["Zoe", "Max", "Visitor (conversation #1)"]
     assert titles(await listing(ann, "?status=waiting")) == ["Max"]
     assert titles(await listing(ann, "?status=live")) == ["Zoe"]
-    assert everything["counts"] == {"waiting": 1, "live": 1}
+    assert everything["counts"] == {"waiting": 1, "live": 1, "mine": 1}  # Ann answered Zoe
     first = everything["conversations"][1]
     assert first["id"] == max_.id
     assert first["state"] == "escalated"
@@ -87,7 +87,7 @@ async def test_pages_follow_each_other_without_gaps_or_repeats(
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
-        ("?status=closed", "status must be waiting, live or all"),
+        ("?status=closed", "status must be waiting, live, mine or all"),
         ("?cursor=bm9wZQ", "cursor is not one this server returned"),
         ("?limit=0", "limit must be a number from 1 to 200"),
         ("?limit=x", "limit must be a number from 1 to 200"),
@@ -133,7 +133,9 @@ async def test_the_conversation_view_has_the_whole_transcript_and_the_visitor(
         channel="livechat",
     )
     clock.advance(1)
-    await inbox.livechat.record_bot_message("zoe", {"text": "Thanks! I've passed it on."}, "livechat")
+    await inbox.livechat.record_bot_message(
+        "zoe", {"text": "Thanks! I've passed it on."}, "livechat"
+    )
     clock.advance(1)
     await ann.call("POST", f"api/conversations/{conversation.id}/messages", {"text": "Ann here"})
     clock.advance(1)
@@ -178,7 +180,9 @@ async def test_a_long_transcript_comes_newest_first_in_pages_that_join_without_g
     for n in range(4):
         await inbox.livechat.record_visitor_message("zoe", f"visitor {n}", None, "livechat")
         clock.advance(1)
-    conversation = await inbox.escalate("zoe", "a person please", first_name="Zoe", channel="livechat")
+    conversation = await inbox.escalate(
+        "zoe", "a person please", first_name="Zoe", channel="livechat"
+    )
     for n in range(4):
         clock.advance(1)
         await inbox.livechat.record_bot_message("zoe", {"text": f"bot {n}"}, "livechat")
@@ -345,6 +349,15 @@ async def test_two_agents_see_each_others_replies(
     bob = make_client()
     await bob.login("bob@example.com")
     await ann.call("POST", f"api/conversations/{conversation.id}/messages", {"text": "Ann here"})
+    status, refused = await bob.call(  # Ann handles it now: Bob must take it over first
+        "POST", f"api/conversations/{conversation.id}/messages", {"text": "Bob too"}
+    )
+    assert status == 409, refused
+    assert refused["assignee"]["name"] == "Ann"
+    status, _ = await bob.call(
+        "POST", f"api/conversations/{conversation.id}/claim", {"take_over": True}
+    )
+    assert status == 200
     await bob.call("POST", f"api/conversations/{conversation.id}/messages", {"text": "Bob too"})
     _, body = await ann.call("GET", f"api/conversations/{conversation.id}")
     agents = [item["agent"]["name"] for item in body["timeline"] if item.get("author") == "agent"]

@@ -288,3 +288,78 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await expect(colleague.locator("#escalations-enabled")).to_be_disabled()
     await expect(colleague.locator("#escalations-form button[type=submit]")).to_be_hidden()
     await expect(colleague.locator("#tab-agents")).to_have_count(0)
+
+
+async def test_one_agent_handles_a_chat_others_see_who_and_take_it_over_or_get_it_transferred(
+    livechat_server: RunningServer, pages: Pages
+) -> None:
+    base = livechat_server.url
+    ann, bob, visitor = pages.agent, pages.colleague, pages.visitor
+    await log_in(ann, base)
+    await log_in(bob, base, COLLEAGUE_EMAIL)
+    await bob.click(".tabs [data-status=all]")  # the chat leaves Waiting once Ann answers
+    await open_widget(visitor, base)
+    replies = visitor.locator(".rw-response")
+    await escalate(visitor, "max.claim@example.com", "passed your request to our team")
+
+    # Ann answers first: the conversation is hers, and Bob sees that in his page.
+    await ann.locator(".conversation-item", has_text="max.claim@example.com").click()
+    await expect(ann.locator("#assignment-text")).to_have_text(
+        "Nobody is handling this conversation yet; replying makes it yours."
+    )
+    await bob.locator(".conversation-item", has_text="max.claim@example.com").click()
+    await ann.fill("#composer-text", "Hi Max, Ann here.")
+    await ann.press("#composer-text", "Enter")
+    await expect(replies.filter(has_text="Hi Max, Ann here.")).to_be_visible()
+    await expect(ann.locator("#assignment-text")).to_have_text(
+        "You are handling this conversation."
+    )
+    await expect(bob.locator("#assignment-text")).to_have_text(
+        "Ann is handling this conversation.", timeout=10_000
+    )
+    await expect(bob.locator("#composer-text")).to_be_disabled()
+    await expect(bob.locator("#end-live-chat")).to_be_hidden()
+    await expect(
+        bob.locator(".conversation-item", has_text="max.claim@example.com").locator(".assignee")
+    ).to_have_text("Ann")
+    await bob.screenshot(path=str(ARTIFACTS / "inbox-handled-by-another.png"))
+
+    # Bob takes it over: Ann is told, and her composer is now the one locked.
+    await bob.click("#take-over")
+    await expect(bob.locator("#assignment-text")).to_have_text(
+        "You are handling this conversation."
+    )
+    await expect(ann.locator(".toast")).to_contain_text("Bob took over conversation #")
+    await expect(ann.locator("#assignment-text")).to_have_text("Bob is handling this conversation.")
+    await expect(ann.locator("#composer-text")).to_be_disabled()
+    await ann.screenshot(path=str(ARTIFACTS / "inbox-taken-over.png"))
+    await bob.fill("#composer-text", "Bob here, I'll take it from now.")
+    await bob.press("#composer-text", "Enter")
+    await expect(replies.filter(has_text="Bob here, I'll take it from now.")).to_be_visible()
+
+    # Bob transfers it back to Ann with a note: it lands in her Mine tab, the note in the banner.
+    await expect(bob.locator("#transfer-agent option", has_text="Ann")).to_have_count(1)
+    await bob.select_option("#transfer-agent", AGENT_EMAIL)
+    await bob.fill("#transfer-note", "He wants a refund for order 1234")
+    await bob.click("#transfer button[type=submit]")
+    await expect(ann.locator(".toast").last).to_contain_text("Bob transferred conversation #")
+    await expect(ann.locator(".toast").last).to_contain_text("He wants a refund for order 1234")
+    await ann.click(".tabs [data-status=mine]")
+    mine = ann.locator(".conversation-item")
+    await expect(mine).to_have_count(1)
+    await expect(mine).to_contain_text("max.claim@example.com")
+    await expect(ann.locator("#count-mine")).to_have_text("1")
+    await expect(ann.locator("#assignment-note")).to_have_text(
+        "Transferred by Bob: “He wants a refund for order 1234”"
+    )
+    await expect(bob.locator("#assignment-text")).to_have_text("Ann is handling this conversation.")
+    await ann.screenshot(path=str(ARTIFACTS / "inbox-mine-transferred.png"))
+
+    # Ending the chat clears the assignee: the Mine tab empties.
+    await ann.click("#end-live-chat")
+    await expect(replies.filter(has_text="You're back with Test Bot.")).to_be_visible()
+    await expect(ann.locator(".conversation-item")).to_have_count(0)
+    await expect(ann.locator("#assignment-text")).to_have_text(
+        "Nobody is handling this conversation yet; replying makes it yours."
+    )
+    assert pages.dialogs == []

@@ -102,7 +102,7 @@
   }
 
   window.Inbox = {
-    base: base, chatbotName: meta("chatbot-name"), api: api, el: el, clear: clear,
+    base: base, chatbotName: meta("chatbot-name"), agentId: Number(meta("agent-id")) || null, api: api, el: el, clear: clear,
     time: time, dateTime: dateTime, show: show, toLogin: toLogin, ApiError: ApiError
   };
 })();

@@ -5,7 +5,8 @@
   var root = document.getElementById("inbox");
   var list = document.getElementById("conversation-list");
   var STATE_LABELS = { bot: "Bot", escalated: "Waiting for an agent", live: "Live chat" };
-  var TAB_TITLES = { waiting: "Waiting", live: "Live", all: "All" };
+  var TAB_TITLES = { waiting: "Waiting", live: "Live", mine: "Mine", all: "All" };
+  var me = Inbox.agentId;
 
   var params = new URLSearchParams(window.location.search);
   var view = {
@@ -27,6 +28,7 @@
     var when = el("time", { className: "when", datetime: c.last_activity_at, text: Inbox.time(c.last_activity_at) });
     var badge = c.state === "bot" ? null : el("span", { className: "state state-" + c.state, text: c.state === "escalated" ? "Waiting" : "Live" });
     var preview = el("span", { className: "preview", text: c.last_message || "" });
+    var assignee = c.assignee ? el("span", { className: "assignee", text: c.assignee.id === me ? "You" : c.assignee.name }) : null;
     var link = el("a", {
       href: Inbox.base + "/conversations/" + c.id,
       className: "conversation-link",
@@ -36,7 +38,7 @@
         event.preventDefault();
         openConversation(c.id, true);
       }
-    }, el("span", { className: "line" }, who, when), el("span", { className: "line" }, preview, badge));
+    }, el("span", { className: "line" }, who, when), el("span", { className: "line" }, preview, assignee, badge));
     var item = el("li", { className: "conversation-item" + (c.unread ? " unread" : "") + (c.id === view.openId ? " active" : ""), dataset: { id: String(c.id), state: c.state } }, link);
     if (c.unread) link.appendChild(el("span", { className: "unread-dot", title: "Unread", "aria-label": "unread" }));
     return item;
@@ -46,6 +48,7 @@
     view.waiting = counts.waiting;
     document.getElementById("count-waiting").textContent = counts.waiting ? String(counts.waiting) : "";
     document.getElementById("count-live").textContent = counts.live ? String(counts.live) : "";
+    document.getElementById("count-mine").textContent = counts.mine ? String(counts.mine) : "";
     var title = "Conversations · " + Inbox.chatbotName;
     document.title = counts.waiting ? "(" + counts.waiting + ") " + title : title;
   }
@@ -106,6 +109,9 @@
   });
 
   // --- one conversation ---
+
+  var composer = document.getElementById("composer");
+  var composerText = document.getElementById("composer-text");
 
   function authorLabel(item, visitorName) {
     if (item.author === "visitor") return visitorName;
@@ -184,10 +190,16 @@
     var state = document.getElementById("conversation-state");
     state.textContent = STATE_LABELS[c.state] || c.state;
     state.className = "state state-" + c.state;
-    Inbox.show(document.getElementById("end-live-chat"), c.state === "live");
-    document.getElementById("composer-hint").textContent = c.state === "live" ?
+    var other = c.assignee && c.assignee.id !== me;  // another agent handles it
+    Inbox.show(document.getElementById("end-live-chat"), c.state === "live" && !other);
+    renderAssignment(c, data.assignment);
+    composerText.disabled = !!other;
+    document.getElementById("send").disabled = !!other;
+    document.getElementById("composer-hint").textContent = other ?
+      c.assignee.name + " is handling this conversation. Take it over to answer." :
+      c.state === "live" ?
       "You are in live chat: the bot is silent until you end it." :
-      "Sending a message starts live chat: the visitor is told you joined and the bot stops answering.";
+      "Sending a message starts live chat and makes it yours: the visitor is told you joined and the bot stops answering.";
     var transcript = document.getElementById("transcript");
     var atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     clear(transcript);
@@ -218,6 +230,87 @@
         if (dot) dot.remove();
       }
     });
+  }
+
+  // Who handles the open conversation, and what the agent can do about it.
+  function renderAssignment(c, latest) {
+    var box = document.getElementById("assignment");
+    var text = document.getElementById("assignment-text");
+    var note = document.getElementById("assignment-note");
+    var mine = c.assignee && c.assignee.id === me;
+    var other = c.assignee && !mine;
+    box.classList.toggle("taken", !!other);
+    text.textContent = !c.assignee ? "Nobody is handling this conversation yet; replying makes it yours." :
+      mine ? "You are handling this conversation." : c.assignee.name + " is handling this conversation.";
+    var handedOver = latest && latest.action === "transferred" && c.assignee && latest.assignee &&
+      latest.assignee.id === c.assignee.id;
+    note.textContent = handedOver ? "Transferred by " + latest.by.name + (latest.note ? ": “" + latest.note + "”" : ".") : "";
+    Inbox.show(note, !!handedOver);
+    Inbox.show(document.getElementById("take-over"), !!other);
+    Inbox.show(document.getElementById("release"), !!mine);
+    Inbox.show(document.getElementById("transfer"), !other);
+    fillTeammates(c.assignee);
+  }
+
+  var teammates = null;
+  async function loadTeammates() {
+    try { teammates = (await api("GET", "teammates")).agents; } catch (e) { teammates = []; }
+    if (view.open) fillTeammates(view.open.conversation.assignee);
+  }
+  function fillTeammates(assignee) {
+    var select = document.getElementById("transfer-agent");
+    var chosen = select.value;
+    clear(select);
+    select.appendChild(el("option", { value: "", text: "Transfer to…" }));
+    (teammates || []).forEach(function (a) {
+      if (assignee && a.id === assignee.id) return;
+      var label = (a.id === me ? "Me" : a.name) + " (" + a.handling + ")";
+      select.appendChild(el("option", { value: a.email, text: label, selected: a.email === chosen }));
+    });
+  }
+
+  async function assignmentAction(path, body) {
+    var error = document.getElementById("composer-error");
+    Inbox.show(error, false);
+    try {
+      await api("POST", "conversations/" + view.openId + "/" + path, body);
+    } catch (e) {
+      error.textContent = e.message;
+      Inbox.show(error, true);
+    }
+    loadConversation(view.openId, true);
+    scheduleList();
+    loadTeammates();
+  }
+  document.getElementById("take-over").addEventListener("click", function () { assignmentAction("claim", { take_over: true }); });
+  document.getElementById("release").addEventListener("click", function () { assignmentAction("release"); });
+  document.getElementById("transfer").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var to = document.getElementById("transfer-agent").value;
+    if (!to) return;
+    var noteInput = document.getElementById("transfer-note");
+    assignmentAction("transfer", { agent_email: to, note: noteInput.value }).then(function () { noteInput.value = ""; });
+  });
+
+  // A short notice in the corner (someone took a conversation from me, or gave me one).
+  function toast(text, id) {
+    var box = document.getElementById("toasts");
+    var item = el("div", { className: "toast", role: "status" }, text + " ",
+      el("a", { href: Inbox.base + "/conversations/" + id, text: "Open",
+        onclick: function (event) { event.preventDefault(); openConversation(id, true); item.remove(); } }));
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 15000);
+  }
+  function onAssignment(change) {
+    var to = change.assignee, from = change.previous, by = change.by;
+    var title = "conversation #" + change.conversation_id;
+    if (from && from.id === me && by.id !== me && (!to || to.id !== me)) {
+      toast(change.action === "taken_over" ? by.name + " took over " + title + "." :
+        by.name + (to ? " transferred " + title + " to " + to.name + "." : " released " + title + "."), change.conversation_id);
+    } else if (to && to.id === me && by.id !== me) {
+      toast(by.name + " transferred " + title + " to you" + (change.note ? ": “" + change.note + "”" : "."), change.conversation_id);
+    }
+    loadTeammates();
   }
 
   var conversationRequest = 0;
@@ -264,8 +357,6 @@
     if (match) openConversation(Number(match[1]), false);
   });
 
-  var composer = document.getElementById("composer");
-  var composerText = document.getElementById("composer-text");
   async function send() {
     var text = composerText.value.trim();
     var error = document.getElementById("composer-error");
@@ -280,6 +371,7 @@
     } catch (e) {
       error.textContent = e.message;
       Inbox.show(error, true);
+      if (e.status === 409) loadConversation(view.openId, true);  // shows who has it
     } finally {
       button.disabled = false;
       composerText.focus();
@@ -326,7 +418,8 @@
     var data = {};
     try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
     var listed = list.querySelector('[data-id="' + Number(data.conversation_id) + '"]');
-    if (event.type === "state") scheduleList(150);          // escalated, live, back to the bot
+    if (event.type === "assignment") onAssignment(data);
+    if (event.type === "state" || event.type === "assignment") scheduleList(150);  // moved tabs
     else if (listed) scheduleList(300);                      // news in a conversation shown
     else if (view.status === "all") scheduleList(1000);      // any chat may move to the top
     if (data.conversation_id && data.conversation_id === view.openId) scheduleConversation();
@@ -343,6 +436,7 @@
     });
     source.addEventListener("message", onEvent);
     source.addEventListener("state", onEvent);
+    source.addEventListener("assignment", onEvent);
     source.addEventListener("resync", function () { scheduleList(); scheduleConversation(); });
     source.addEventListener("logout", function () { source.close(); Inbox.toLogin(); });
     source.onerror = function () {
@@ -353,6 +447,7 @@
     };
   }
 
+  loadTeammates();
   selectTab(view.status);
   if (view.openId) openConversation(view.openId, false);
   connect();
