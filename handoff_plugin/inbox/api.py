@@ -290,8 +290,9 @@ class InboxApi:
         body = call.request.json() if call.request.body else {}
         if not isinstance(body, dict) or not isinstance(body.get("take_over", False), bool):
             raise InvalidInput('send nothing, or {"take_over": true} to take it from another agent')
-        assignments = self.conversations.assignments
-        await assignments.claim(call.me.agent, call.id, take_over=body.get("take_over", False))
+        await self.conversations.claim(
+            call.me.agent, call.id, take_over=body.get("take_over", False)
+        )
         return json_response({"assignee": Assignee.of(call.me.agent).as_json()})
 
     async def release(self, call: Call) -> Result:
@@ -302,7 +303,7 @@ class InboxApi:
         body = call.request.json()
         if not isinstance(body, dict):
             raise InvalidInput('send {"agent_email": "...", "note": "..."} (note is optional)')
-        new = await self.conversations.assignments.transfer(
+        new = await self.conversations.transfer(
             call.me.agent, call.id, body.get("agent_email"), body.get("note")
         )
         return json_response({"assignee": new.as_json()})

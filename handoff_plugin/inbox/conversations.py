@@ -219,6 +219,19 @@ class InboxConversations:
             await q.mark_read(agent.id, conversation_id, message.seq)
         return message
 
+    async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> None:
+        """Make the conversation `agent`'s; in live chat the visitor is told who joined."""
+        if await self.assignments.claim(agent, conversation_id, take_over=take_over):
+            await self.livechat.announce_agent(conversation_id, agent.ref)
+
+    async def transfer(
+        self, agent: Agent, conversation_id: int, agent_email: object, note: object = None
+    ) -> Assignee:
+        """Hand the conversation to another agent; in live chat the visitor is told who joined."""
+        new = await self.assignments.transfer(agent, conversation_id, agent_email, note)
+        await self.livechat.announce_agent(conversation_id, new.ref)
+        return new
+
     async def end(self, agent: Agent, conversation_id: int) -> bool:
         """End live chat (the bot answers again) and clear its assignee; False if it was not live.
 

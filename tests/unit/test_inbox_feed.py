@@ -22,7 +22,9 @@ class Seconds:
 
 async def write(store: Store, clock: FakeClock, event_id: int, kind: str, origin: str) -> None:
     async with store.transaction() as tx:
-        conversation = await ConversationQueries(tx).ensure_conversation(f"sender-{event_id}", "rest")
+        conversation = await ConversationQueries(tx).ensure_conversation(
+            f"sender-{event_id}", "rest"
+        )
         await tx.conn.execute(
             inbox_events.insert().values(
                 id=event_id,
@@ -127,3 +129,51 @@ async def test_a_gap_that_never_fills_is_passed_after_the_grace_period(
     seconds.now += 2
     await feed.poll()
     assert feed.cursor == 2
+
+
+async def test_another_process_s_assignment_change_reaches_this_process_s_agents(
+    store: Store,
+) -> None:
+    """Two replicas on one database without Redis: Bob takes over on replica B; Ann's stream on
+    replica A hears who took it from whom."""
+    from handoff_plugin.inbox.assignment import Assignments
+    from handoff_plugin.store.queries.agents import AgentQueries
+
+    async with store.transaction() as tx:
+        ann = await AgentQueries(tx).add("ann@example.com", "Ann", "x")
+        bob = await AgentQueries(tx).add("bob@example.com", "Bob", "x")
+        chat = await ConversationQueries(tx).ensure_conversation("zoe", "livechat")
+    assert ann is not None and bob is not None
+    replica_a, replica_b = InProcessBroker(), InProcessBroker()
+    feed = EventFeed(store, replica_a, origin="replica-a")
+    await feed.start_at_newest()
+    on_a = replica_a.subscribe()
+    on_b = Assignments(store, replica_b, origin="replica-b")
+    await on_b.claim(ann, chat.id)
+    await on_b.claim(bob, chat.id, take_over=True)
+
+    await feed.poll()
+
+    heard = [e.assignment for e in drain(on_a)]
+    assert [
+        (a.action, a.previous and a.previous.name, a.assignee and a.assignee.name)
+        for a in heard
+        if a
+    ] == [
+        ("claimed", None, "Ann"),
+        ("taken_over", "Ann", "Bob"),
+    ]
+    assert [a.by.email for a in heard if a] == ["ann@example.com", "bob@example.com"]
+
+
+def test_an_assignment_crosses_redis_as_plain_data() -> None:
+    from handoff_plugin.models import Assignee, Assignment
+
+    ann, bob = Assignee(1, "Ann", "ann@example.com"), Assignee(2, "Bob", "bob@example.com")
+    event = ConversationEvent(
+        "assignment.changed",
+        5,
+        "zoe",
+        assignment=Assignment(5, "transferred", bob, ann, ann, "refund, order 1234"),
+    )
+    assert ConversationEvent.from_dict(event.as_dict()) == event

@@ -81,6 +81,10 @@ async def test_taking_over_tells_the_agent_who_had_it(
     assert told["action"] == "taken_over"
     assert told["previous"]["name"] == "Ann"
     assert told["assignee"]["name"] == "Bob"
+    tracker = inbox.transcript.events[chat.sender_id]  # the visitor is told who answers now
+    assert [e.text for e in tracker if isinstance(e, Said)][
+        -1
+    ] == "Bob from our team has joined the chat."
     status, body = await ann.call("POST", f"api/conversations/{chat.id}/messages", {"text": "x"})
     assert (status, body["assignee"]["name"]) == (409, "Bob")
     status, _ = await bob.call("POST", f"api/conversations/{chat.id}/end")

@@ -326,6 +326,7 @@ async def test_one_agent_handles_a_chat_others_see_who_and_take_it_over_or_get_i
 
     # Bob takes it over: Ann is told, and her composer is now the one locked.
     await bob.click("#take-over")
+    await expect(replies.filter(has_text="Bob from our team has joined the chat.")).to_be_visible()
     await expect(bob.locator("#assignment-text")).to_have_text(
         "You are handling this conversation."
     )
@@ -344,6 +345,7 @@ async def test_one_agent_handles_a_chat_others_see_who_and_take_it_over_or_get_i
     await bob.click("#transfer button[type=submit]")
     await expect(ann.locator(".toast").last).to_contain_text("Bob transferred conversation #")
     await expect(ann.locator(".toast").last).to_contain_text("He wants a refund for order 1234")
+    await expect(replies.filter(has_text="Ann from our team has joined the chat.")).to_have_count(2)
     await ann.click(".tabs [data-status=mine]")
     mine = ann.locator(".conversation-item")
     await expect(mine).to_have_count(1)
