@@ -40,6 +40,12 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         "live_chat_ended": (
             "{agent_name} hat den Chat verlassen. Du schreibst jetzt wieder mit {chatbot_name}."
         ),
+        "offline_confirmation": (
+            "Danke! Unser Team ist gerade nicht da und {reopens_at} wieder erreichbar. Es meldet "
+            "sich bei dir unter {email}. Bis dahin hilft dir {chatbot_name} gern weiter."
+        ),
+        "reopens_at": "am {day} um {time} Uhr (Zeitzone {city})",
+        "weekdays": "Montag, Dienstag, Mittwoch, Donnerstag, Freitag, Samstag, Sonntag",
     },
     "fr": {
         "escalation_prompt": (
@@ -77,6 +83,12 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         "live_chat_ended": (
             "{agent_name} a quitté la conversation. Vous êtes de nouveau avec {chatbot_name}."
         ),
+        "offline_confirmation": (
+            "Merci ! Notre équipe est absente pour le moment et sera de retour {reopens_at}. "
+            "Elle vous répondra à {email}. En attendant, {chatbot_name} reste à votre disposition."
+        ),
+        "reopens_at": "le {day} à {time} (heure de {city})",
+        "weekdays": "lundi, mardi, mercredi, jeudi, vendredi, samedi, dimanche",
     },
     "es": {
         "escalation_prompt": (
@@ -113,5 +125,11 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         "live_chat_ended": (
             "{agent_name} ha salido del chat. Vuelves a hablar con {chatbot_name}."
         ),
+        "offline_confirmation": (
+            "¡Gracias! Nuestro equipo no está disponible ahora y vuelve {reopens_at}. Te "
+            "escribirá a {email}. Mientras tanto, {chatbot_name} sigue aquí para ayudarte."
+        ),
+        "reopens_at": "el {day} a las {time} (hora de {city})",
+        "weekdays": "lunes, martes, miércoles, jueves, viernes, sábado, domingo",
     },
 }

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
 
 from handoff_plugin.addresses import check_http_url, normalize_email
+from handoff_plugin.config.business_hours import BusinessHours, parse_windows, timezone_named
 from handoff_plugin.config.section import Invalid as _Invalid
 from handoff_plugin.config.section import Section as _Section
 from handoff_plugin.config.security import SecuritySettings
@@ -295,6 +296,27 @@ class LivechatSettings(_Section):
         return value.rstrip("/") or "/socket.io"
 
 
+class BusinessHoursSettings(_Section):
+    # Off: always open. On: outside the windows the confirmation says when the team is back.
+    enabled: bool = False
+    timezone: str = "UTC"
+    windows: str = "mon-fri 09:00-17:00"
+
+    @validator("timezone")
+    def _timezone(cls, value: str) -> str:  # noqa: N805
+        timezone_named(value.strip())
+        return value.strip()
+
+    @validator("windows")
+    def _windows(cls, value: str) -> str:  # noqa: N805
+        parse_windows(value)
+        return value.strip()
+
+    def hours(self) -> BusinessHours | None:
+        """The opening hours, or None when the team counts as always open."""
+        return BusinessHours.parse(self.timezone, self.windows) if self.enabled else None
+
+
 class Settings(_Section):
     escalations: EscalationsSettings = EscalationsSettings()
     chatbot: ChatbotSettings = ChatbotSettings()
@@ -309,6 +331,7 @@ class Settings(_Section):
     redis: RedisSettings = RedisSettings()
     localization: LocalizationSettings = LocalizationSettings()
     security: SecuritySettings = SecuritySettings()
+    business_hours: BusinessHoursSettings = BusinessHoursSettings()
 
     @root_validator(skip_on_failure=True)
     def _lease_outlasts_sends(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805

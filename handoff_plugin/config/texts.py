@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field, root_validator, validator
 
 from handoff_plugin.config.builtin_texts import BUILTIN_TEXTS
+from handoff_plugin.config.business_hours import Opening
 from handoff_plugin.config.section import Invalid as _Invalid
 from handoff_plugin.config.section import Section as _Section
 
@@ -29,6 +30,9 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "unavailable": frozenset(),
     "live_chat_started": frozenset({"agent_name"}),
     "live_chat_ended": frozenset({"agent_name", "chatbot_name"}),
+    "offline_confirmation": frozenset({"email", "reopens_at", "chatbot_name"}),
+    "reopens_at": frozenset({"day", "time", "city"}),
+    "weekdays": frozenset(),
 }
 
 
@@ -61,6 +65,18 @@ class Texts(_Section):
     )
     live_chat_started: str = "{agent_name} from our team has joined the chat."
     live_chat_ended: str = "{agent_name} has left the chat. You're back with {chatbot_name}."
+    offline_confirmation: str = (
+        "Thanks! Our team is away right now and back {reopens_at}. They will follow up at "
+        "{email}. Meanwhile, {chatbot_name} is here to help."
+    )
+    reopens_at: str = "on {day} at {time} ({city} time)"
+    weekdays: str = "Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday"
+
+    @validator("weekdays")
+    def _seven_days(cls, value: str) -> str:  # noqa: N805
+        if len([day for day in value.split(",") if day.strip()]) != 7:
+            raise ValueError("must name the seven days from Monday to Sunday, separated by commas")
+        return value
 
     @root_validator(skip_on_failure=True)
     def _placeholders(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -74,6 +90,13 @@ class Texts(_Section):
                     key=key,
                 )
         return values
+
+    def reopens_at_text(self, opening: Opening) -> str:
+        """ "on Monday at 09:00 (Berlin time)", in this language."""
+        day = [d.strip() for d in self.weekdays.split(",")][opening.at.weekday()]
+        return self.render(
+            "reopens_at", day=day, time=opening.at.strftime("%H:%M"), city=opening.city
+        )
 
     def render(self, key: str, **values: Any) -> str:
         template: str = getattr(self, key)

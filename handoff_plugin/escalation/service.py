@@ -22,6 +22,7 @@ from handoff_plugin.store.queries.conversations import ConversationQueries
 
 log = structlog.get_logger(__name__)
 
+
 @dataclass(frozen=True)
 class EscalationRequest:
     sender_id: str
@@ -60,7 +61,8 @@ class EscalationService:
         async with self.store.transaction() as tx:
             conversation = await ConversationQueries(tx).conversation_by_sender(sender_id)
             return (
-                conversation is not None and await ConversationQueries(tx).open_escalation(conversation.id) is not None
+                conversation is not None
+                and await ConversationQueries(tx).open_escalation(conversation.id) is not None
             )
 
     async def escalate(self, request: EscalationRequest) -> EscalationOutcome:
@@ -71,9 +73,13 @@ class EscalationService:
             return EscalationOutcome("unavailable", texts.render("unavailable"))
 
         async with self.store.transaction() as tx:
-            conversation = await ConversationQueries(tx).ensure_conversation(request.sender_id, request.channel)
+            conversation = await ConversationQueries(tx).ensure_conversation(
+                request.sender_id, request.channel
+            )
             if request.last_message:
-                await ConversationQueries(tx).record_visitor_message(conversation.id, request.last_message)
+                await ConversationQueries(tx).record_visitor_message(
+                    conversation.id, request.last_message
+                )
             visitor = await ConversationQueries(tx).save_visitor(conversation, request.profile)
             escalation = await ConversationQueries(tx).create_escalation(
                 conversation,
@@ -95,7 +101,9 @@ class EscalationService:
                 )
                 return EscalationOutcome("already_open", reply, existing)
             if conversation.state is ConversationState.BOT:
-                await ConversationQueries(tx).set_state(conversation.id, ConversationState.ESCALATED)
+                await ConversationQueries(tx).set_state(
+                    conversation.id, ConversationState.ESCALATED
+                )
             escalation = replace(escalation, transcript=request.transcript)
             for listener in self.listeners:
                 await listener.escalation_created(tx, escalation, settings)
@@ -106,10 +114,21 @@ class EscalationService:
             conversation_id=escalation.conversation_id,
             trigger=escalation.trigger.value,
         )
-        reply = texts.render(
-            "confirmation",
-            email=visitor.email,
-            response_time=texts.expected_response_time,
-            chatbot_name=settings.chatbot.name,
-        )
+        hours = settings.business_hours.hours()
+        now = self.store.clock()
+        if hours is not None and not hours.is_open(now):
+            # Notifications went out all the same; the visitor learns when to expect the team.
+            reply = texts.render(
+                "offline_confirmation",
+                email=visitor.email,
+                reopens_at=texts.reopens_at_text(hours.next_opening(now)),
+                chatbot_name=settings.chatbot.name,
+            )
+        else:
+            reply = texts.render(
+                "confirmation",
+                email=visitor.email,
+                response_time=texts.expected_response_time,
+                chatbot_name=settings.chatbot.name,
+            )
         return EscalationOutcome("created", reply, escalation)

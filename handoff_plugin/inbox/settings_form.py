@@ -23,6 +23,7 @@ EDITABLE: dict[str, dict[str, str]] = {
     "email": {"enabled": "bool", "recipients": "str", "round_robin": "bool"},
     "slack": {"enabled": "bool", "bot_token": "secret", "channel": "str"},
     "webhook": {"enabled": "bool", "url": "str", "secret": "secret"},
+    "business_hours": {"enabled": "bool", "timezone": "str", "windows": "str"},
 }
 MAX_TEXT = 2000
 LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?")
@@ -42,6 +43,9 @@ TEXT_LABELS: dict[str, str] = {
     "unavailable": "Reply when escalations are disabled",
     "live_chat_started": "Live chat started (an agent joined)",
     "live_chat_ended": "Live chat ended (back to the bot)",
+    "offline_confirmation": "Confirmation outside business hours",
+    "reopens_at": "When the team is back (fills {reopens_at})",
+    "weekdays": "Weekday names, Monday to Sunday, comma-separated",
 }
 SLACK_UNAVAILABLE = (
     "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
@@ -83,6 +87,11 @@ def settings_view(settings: Settings) -> dict[str, Any]:
             "enabled": settings.webhook.enabled,
             "url": settings.webhook.url,
             "secret_set": bool(settings.webhook.secret.get_secret_value()),
+        },
+        "business_hours": {
+            "enabled": settings.business_hours.enabled,
+            "timezone": settings.business_hours.timezone,
+            "windows": settings.business_hours.windows,
         },
         "localization": {
             "default_language": localization.default_language,

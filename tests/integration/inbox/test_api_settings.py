@@ -87,6 +87,12 @@ async def test_slack_is_unavailable_with_the_reason_until_a_token_and_channel_ar
          "is not a language code"),
         ({"localization": {"default_language": "?"}}, "localization.default_language",
          "is not a language code"),
+        ({"business_hours": {"timezone": "Berlin"}}, "business_hours.timezone",
+         "'Berlin' is not an IANA timezone like Europe/Berlin or UTC"),
+        ({"business_hours": {"windows": "weekdays 9-5"}}, "business_hours.windows",
+         'use windows like "mon-fri 09:00-17:00; sat 10:00-14:00"'),
+        ({"localization": {"texts": {"de": {"weekdays": "Mo, Di"}}}},
+         "localization.texts.de.weekdays", "must name the seven days"),
         ({}, None, "send an object of sections"),
         ([1], None, "send an object of sections"),
     ],
@@ -100,6 +106,18 @@ async def test_invalid_settings_are_refused_with_the_field_and_the_reason(
     assert reason in body["error"]
     async with inbox.store.transaction() as tx:
         assert await SettingsQueries(tx).saved_settings() == {}
+
+
+async def test_business_hours_saved_in_the_page_are_shown_back_and_used(
+    inbox: InboxServer, ann: AgentClient
+) -> None:
+    hours = {"enabled": True, "timezone": "Europe/Berlin", "windows": "mon-fri 08:00-18:00"}
+    status, body = await save(ann, {"business_hours": hours})
+    assert status == 200
+    assert body["business_hours"] == hours
+    assert (await ann.call("GET", "api/settings"))[1]["business_hours"] == hours
+    saved = (await inbox.services.settings.current()).business_hours.hours()
+    assert saved is not None and saved.timezone.key == "Europe/Berlin"
 
 
 async def test_saved_settings_apply_to_the_next_escalation_in_another_process(

@@ -224,6 +224,18 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await agent.click("#escalations-form button[type=submit]")
     await expect(agent.locator("#settings-status")).to_contain_text("Saved")
 
+    # Business hours: a timezone that is not an IANA name is refused next to its field.
+    await agent.check("#business-hours-enabled")
+    await agent.fill("#business-hours-timezone", "Berlin")
+    await agent.click("#escalations-form button[type=submit]")
+    await expect(
+        agent.locator('[data-field="business_hours.timezone"] .field-error')
+    ).to_contain_text("'Berlin' is not an IANA timezone")
+    await agent.fill("#business-hours-timezone", "Europe/Berlin")
+    await agent.fill("#business-hours-windows", "mon-sun 00:00-24:00")  # open at any test time
+    await agent.click("#escalations-form button[type=submit]")
+    await expect(agent.locator("#settings-status")).to_contain_text("Saved")
+
     # "Send test webhook" shows what the receiver answered.
     await agent.fill("#webhook-url", receiver["url"])
     await agent.click("#webhook-test")
