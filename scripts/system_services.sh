@@ -23,6 +23,10 @@ apt_install() {  # package...
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+# The IANA timezone database business hours are computed in (absent from minimal images).
+if [ ! -e /usr/share/zoneinfo/Europe/Berlin ]; then
+  apt_install tzdata
+fi
 # nginx: `make demo-scaled` runs its own (generated config, never the system service).
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   apt_install nginx

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(
@@ -34,6 +34,8 @@ def timezone_named(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        if not available_timezones():  # no zone is known: the machine lacks the database
+            raise ValueError("this machine has no timezone database; install tzdata") from None
         raise ValueError(f"{name!r} is not an IANA timezone like Europe/Berlin or UTC") from None
 
 
@@ -101,7 +103,7 @@ class BusinessHours:
                 if window.weekday != day.weekday():
                     continue
                 # Wall-clock arithmetic in the zone: 09:00 stays 09:00 across a DST change.
-                start = day.replace(hour=window.start // 60 % 24, minute=window.start % 60)
+                start = day.replace(hour=window.start // 60, minute=window.start % 60)
                 if start > local:
                     return Opening(start, self.timezone.key.rsplit("/", 1)[-1].replace("_", " "))
         raise AssertionError("a week without an opening window")  # parse() forbids it
