@@ -346,7 +346,28 @@ class Assignee:
         return cls(agent.id, agent.name, agent.email)
 
 
-AssignmentAction = Literal["claimed", "taken_over", "transferred", "released", "ended"]
+AssignmentAction = Literal[
+    "claimed", "taken_over", "transferred", "released", "ended", "assigned", "abandoned"
+]
+
+# Who changed an assignment when no agent did (automatic assignment, a timeout).
+ROUTING = Assignee(0, "Automatic routing", "")
+
+PresenceStatus = Literal["online", "away", "offline"]
+PRESENCE_STATUSES: tuple[PresenceStatus, ...] = ("online", "away", "offline")
+
+
+@dataclass(frozen=True)
+class AgentPresence:
+    """What the desk knows of an agent's presence: the status they chose, when an open inbox
+    page of theirs last checked in, and when they last used it (see routing/presence.py)."""
+
+    agent_id: int
+    name: str
+    email: str
+    chosen: PresenceStatus
+    last_seen_at: datetime | None
+    last_active_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -446,6 +467,7 @@ class ConversationSummary:
     last_activity_at: datetime
     unread: bool
     assignee: Assignee | None = None
+    waiting_since: datetime | None = None  # waiting for an agent: since the escalation
 
     @property
     def display_name(self) -> str:
@@ -493,6 +515,7 @@ class LiveMarker:
     seq: int
     agent_name: str | None
     created_at: datetime
+    reason: dict[str, Any] | None = None  # live.ended by itself: {"reason": "idle", "minutes"}
 
 
 EventKind = Literal["escalation.created", "live.started", "live.ended", "assignment.changed"]

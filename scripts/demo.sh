@@ -42,6 +42,13 @@ DEMO_PASSWORD=$(secret_in "$PASSWORD_FILE" 12)
 if ! "$VENV/bin/handoff" agent list | grep -q "^$DEMO_AGENT "; then
   printf '%s\n' "$DEMO_PASSWORD" | "$VENV/bin/handoff" agent add "$DEMO_AGENT" --name "Demo Agent" --role admin --password-stdin
 fi
+# A second agent (not an admin), to try claiming, transfers and presence in a second browser.
+DEMO_AGENT_2=${DEMO_AGENT_2:-agent2@example.com}
+PASSWORD_FILE_2=.handoff/demo-agent2-password
+DEMO_PASSWORD_2=$(secret_in "$PASSWORD_FILE_2" 12)
+if ! "$VENV/bin/handoff" agent list | grep -q "^$DEMO_AGENT_2 "; then
+  printf '%s\n' "$DEMO_PASSWORD_2" | "$VENV/bin/handoff" agent add "$DEMO_AGENT_2" --name "Second Agent" --role agent --password-stdin
+fi
 
 pids=()
 stop() {
@@ -99,6 +106,8 @@ cat <<EOT
                     log in as $DEMO_AGENT / $DEMO_PASSWORD
                     (the password is kept in $PASSWORD_FILE; change it with
                      .venv/bin/handoff agent passwd $DEMO_AGENT)
+                    a second agent, for a second browser (or a private window):
+                    $DEMO_AGENT_2 / $DEMO_PASSWORD_2
   Visitor chat:     http://localhost:$RASA_PORT/webhooks/livechat/demo
                     (rasa-webchat; ask for a person, then answer from the inbox)
 

@@ -93,6 +93,7 @@ class InboxInput(InputChannel):
         passwords: Passwords | None = None,
         feed_interval: float = 1.0,
         heartbeat: float | None = None,
+        sweep_interval: float | None = None,
     ) -> None:
         self._services = services
         self._options: dict[str, Any] = {
@@ -101,6 +102,8 @@ class InboxInput(InputChannel):
         }
         if heartbeat is not None:
             self._options["heartbeat"] = heartbeat
+        if sweep_interval is not None:
+            self._options["sweep_interval"] = sweep_interval
         self.runtime: InboxRuntime | None = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

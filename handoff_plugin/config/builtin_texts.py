@@ -46,6 +46,21 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
         "reopens_at": "am {day} um {time} Uhr (Zeitzone {city})",
         "weekdays": "Montag, Dienstag, Mittwoch, Donnerstag, Freitag, Samstag, Sonntag",
+        "no_agent_confirmation": (
+            "Danke! Ich habe deine Anfrage an unser Team weitergegeben. Gerade ist niemand "
+            "online, deshalb meldet sich das Team {response_time} unter {email}. Bis dahin hilft "
+            "dir {chatbot_name} gern weiter."
+        ),
+        "queue_position": "Du bist Nummer {position} in der Warteschlange.",
+        "expected_wait": "Die Wartezeit beträgt etwa {minutes} Minuten.",
+        "unanswered": (
+            "Entschuldige die Wartezeit! Bisher konnte niemand antworten, deshalb meldet sich "
+            "unser Team unter {email}. Bis dahin hilft dir {chatbot_name} gern weiter."
+        ),
+        "idle_closed": (
+            "Dieser Chat wurde beendet, weil eine Weile nichts geschrieben wurde. Du schreibst "
+            "jetzt wieder mit {chatbot_name}; frag jederzeit wieder nach einer Person."
+        ),
     },
     "fr": {
         "escalation_prompt": (
@@ -89,6 +104,21 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
         "reopens_at": "le {day} à {time} (heure de {city})",
         "weekdays": "lundi, mardi, mercredi, jeudi, vendredi, samedi, dimanche",
+        "no_agent_confirmation": (
+            "Merci ! J'ai transmis votre demande à notre équipe. Personne n'est en ligne pour le "
+            "moment : l'équipe vous répondra à {email} {response_time}. En attendant, "
+            "{chatbot_name} reste à votre disposition."
+        ),
+        "queue_position": "Vous êtes numéro {position} dans la file d'attente.",
+        "expected_wait": "L'attente estimée est d'environ {minutes} minutes.",
+        "unanswered": (
+            "Désolé pour l'attente ! Personne n'a encore pu vous répondre : notre équipe vous "
+            "écrira à {email}. En attendant, {chatbot_name} reste à votre disposition."
+        ),
+        "idle_closed": (
+            "Cette conversation a été fermée faute de messages depuis un moment. Vous êtes de "
+            "nouveau avec {chatbot_name} ; redemandez une personne quand vous voulez."
+        ),
     },
     "es": {
         "escalation_prompt": (
@@ -131,5 +161,20 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
         "reopens_at": "el {day} a las {time} (hora de {city})",
         "weekdays": "lunes, martes, miércoles, jueves, viernes, sábado, domingo",
+        "no_agent_confirmation": (
+            "¡Gracias! He pasado tu solicitud a nuestro equipo. Ahora mismo no hay nadie "
+            "conectado, así que te escribirán a {email} {response_time}. Mientras tanto, "
+            "{chatbot_name} sigue aquí para ayudarte."
+        ),
+        "queue_position": "Eres el número {position} en la cola.",
+        "expected_wait": "La espera estimada es de unos {minutes} minutos.",
+        "unanswered": (
+            "¡Perdona la espera! Nadie ha podido responder todavía, así que nuestro equipo te "
+            "escribirá a {email}. Mientras tanto, {chatbot_name} sigue aquí para ayudarte."
+        ),
+        "idle_closed": (
+            "Este chat se cerró porque llevaba un rato sin mensajes. Vuelves a hablar con "
+            "{chatbot_name}; pide una persona cuando quieras."
+        ),
     },
 }

@@ -256,6 +256,8 @@ class LivechatSettings(_Section):
     webchat_script: str = "vendor/rasa-webchat/index.js"
     # A visitor's session id not seen for this many days starts a new conversation.
     session_idle_days: float = Field(default=30.0, gt=0, le=3650)
+    # A live chat whose visitor wrote nothing for this many minutes ends by itself (0: never).
+    idle_close_after: float = Field(default=30.0, ge=0, le=7 * 24 * 60)
 
     @validator("trusted_proxy_header")
     def _header(cls, value: str) -> str:  # noqa: N805
@@ -317,6 +319,21 @@ class BusinessHoursSettings(_Section):
         return BusinessHours.parse(self.timezone, self.windows) if self.enabled else None
 
 
+class PresenceSettings(_Section):
+    # An agent whose open inbox page saw no keystroke or click for this many minutes is away.
+    away_after: float = Field(default=10.0, gt=0, le=24 * 60)
+
+
+class RoutingSettings(_Section):
+    # On: a new escalation goes to the online agent with the fewest live chats.
+    auto_assign: bool = False
+    max_live_chats: int = Field(default=3, ge=1, le=100)
+    # Minutes without an agent reply after which the visitor is told the team follows up by
+    # email (0: never); hours after which an unanswered escalation is closed (0: never).
+    unanswered_after: float = Field(default=15.0, ge=0, le=7 * 24 * 60)
+    abandon_after: float = Field(default=24.0, ge=0, le=24 * 365)
+
+
 class Settings(_Section):
     escalations: EscalationsSettings = EscalationsSettings()
     chatbot: ChatbotSettings = ChatbotSettings()
@@ -332,6 +349,8 @@ class Settings(_Section):
     localization: LocalizationSettings = LocalizationSettings()
     security: SecuritySettings = SecuritySettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings()
+    presence: PresenceSettings = PresenceSettings()
+    routing: RoutingSettings = RoutingSettings()
 
     @root_validator(skip_on_failure=True)
     def _lease_outlasts_sends(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805

@@ -33,6 +33,11 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "offline_confirmation": frozenset({"email", "reopens_at", "chatbot_name"}),
     "reopens_at": frozenset({"day", "time", "city"}),
     "weekdays": frozenset(),
+    "no_agent_confirmation": frozenset({"email", "response_time", "chatbot_name"}),
+    "queue_position": frozenset({"position"}),
+    "expected_wait": frozenset({"minutes"}),
+    "unanswered": frozenset({"email", "chatbot_name"}),
+    "idle_closed": frozenset({"chatbot_name"}),
 }
 
 
@@ -71,6 +76,20 @@ class Texts(_Section):
     )
     reopens_at: str = "on {day} at {time} ({city} time)"
     weekdays: str = "Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday"
+    no_agent_confirmation: str = (
+        "Thanks! I've passed your request to our team. Nobody is online right now, so they will "
+        "follow up at {email} {response_time}. Meanwhile, {chatbot_name} is here to help."
+    )
+    queue_position: str = "You are number {position} in line."
+    expected_wait: str = "The expected wait is about {minutes} minutes."
+    unanswered: str = (
+        "Sorry for the wait! Nobody could answer yet, so our team will follow up at {email}. "
+        "Meanwhile, {chatbot_name} is here to help."
+    )
+    idle_closed: str = (
+        "This chat was closed because it was quiet for a while. You're back with "
+        "{chatbot_name}; ask for a person again any time."
+    )
 
     @validator("weekdays")
     def _seven_days(cls, value: str) -> str:  # noqa: N805

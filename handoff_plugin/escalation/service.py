@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Literal, Protocol
 
 import structlog
@@ -16,9 +17,11 @@ from handoff_plugin.models import (
     VisitorProfile,
     short_id,
 )
+from handoff_plugin.routing import desk
 from handoff_plugin.store import Store
 from handoff_plugin.store.engine import StoreTransaction
 from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.desk import DeskQueries
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +110,20 @@ class EscalationService:
             escalation = replace(escalation, transcript=request.transcript)
             for listener in self.listeners:
                 await listener.escalation_created(tx, escalation, settings)
+            hours = settings.business_hours.hours()
+            now = tx.clock()
+            is_open = hours is None or hours.is_open(now)
+            online = is_open and await desk.anyone_online(tx, settings)
+            queue = ""
+            if online:
+                position = await DeskQueries(tx).position(escalation.id)
+                if position is not None:
+                    await DeskQueries(tx).tell_position(
+                        escalation.id, position, was=None, throttle=timedelta(0)
+                    )
+                    queue = desk.queue_text(texts, position, await desk.expected_wait(tx))
+            else:  # the confirmation says the team follows up by email: no reminder of it later
+                await DeskQueries(tx).tell_unanswered(escalation.id)
 
         log.info(
             "handoff.escalation.created",
@@ -114,10 +131,8 @@ class EscalationService:
             conversation_id=escalation.conversation_id,
             trigger=escalation.trigger.value,
         )
-        hours = settings.business_hours.hours()
-        now = self.store.clock()
-        if hours is not None and not hours.is_open(now):
-            # Notifications went out all the same; the visitor learns when to expect the team.
+        # Notifications went out all the same; the visitor learns what to expect of the team.
+        if hours is not None and not is_open:
             reply = texts.render(
                 "offline_confirmation",
                 email=visitor.email,
@@ -126,9 +141,11 @@ class EscalationService:
             )
         else:
             reply = texts.render(
-                "confirmation",
+                "confirmation" if online else "no_agent_confirmation",
                 email=visitor.email,
                 response_time=texts.expected_response_time,
                 chatbot_name=settings.chatbot.name,
             )
+            if queue:
+                reply = f"{reply} {queue}"
         return EscalationOutcome("created", reply, escalation)

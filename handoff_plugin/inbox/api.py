@@ -56,6 +56,7 @@ from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
 from handoff_plugin.inbox.stream import LiveStream
+from handoff_plugin.inbox.team_desk import TeamDesk, parse_presence
 from handoff_plugin.models import AgentSession, Assignee, Cursor
 from handoff_plugin.store.saved_settings import StoredSettings
 
@@ -103,6 +104,7 @@ class InboxApi:
         *,
         agents: AgentService,
         conversations: InboxConversations,
+        desk: TeamDesk,
         settings: StoredSettings,
         stream: LiveStream,
         pages: InboxPages,
@@ -111,6 +113,7 @@ class InboxApi:
     ) -> None:
         self.agents = agents
         self.conversations = conversations
+        self.desk = desk
         self.settings = settings
         self.stream = stream
         self.pages = pages
@@ -134,6 +137,9 @@ class InboxApi:
             ("GET", "api/settings/audit", self.settings_audit, True, False),
             ("GET", "api/agents", self.list_agents, True, False),
             ("GET", "api/teammates", self.teammates, True, False),
+            ("GET", "api/presence", self.get_presence, True, False),
+            ("PUT", "api/presence", self.put_presence, True, False),
+            ("POST", "api/presence/activity", self.presence_activity, True, False),
             ("POST", "api/agents", self.add_agent, True, False),
             ("DELETE", f"api/agents/{n}", self.remove_agent, True, False),
             ("GET", "api/escalations", self.get_escalations, True, False),
@@ -343,11 +349,37 @@ class InboxApi:
     # --- agents (admins) ---
 
     async def list_agents(self, call: Call) -> Result:
-        return json_response(await self.team.members(call.me.agent))
+        """Every agent sees the team's presence and live chats; admins also roles and logins."""
+        desk = {m.agent.agent_id: m.as_json() for m in await self.desk.members()}
+        if not call.me.agent.is_admin:
+            return json_response({"agents": list(desk.values())})
+        members = (await self.team.members(call.me.agent))["agents"]
+        return json_response({"agents": [{**desk.get(m["id"], {}), **m} for m in members]})
 
     async def teammates(self, call: Call) -> Result:
         """Every agent may see the team (to transfer a conversation); no roles, no logins."""
-        return json_response({"agents": await self.conversations.assignments.teammates()})
+        return json_response(
+            {
+                "agents": [
+                    {**m.as_json(), "handling": m.live_chats} for m in await self.desk.members()
+                ]
+            }
+        )
+
+    # --- presence ---
+
+    async def get_presence(self, call: Call) -> Result:
+        return json_response((await self.desk.me(call.me.agent)).as_json())
+
+    async def put_presence(self, call: Call) -> Result:
+        """`{"status": "online" | "away" | "offline"}`: the status the agent chooses."""
+        status = parse_presence(call.request.json() if call.request.body else None)
+        return json_response((await self.desk.set_presence(call.me.agent, status)).as_json())
+
+    async def presence_activity(self, call: Call) -> Result:
+        """The open page saw a click or a keystroke: the agent is not idle."""
+        await self.desk.seen(call.me.agent, active=True)
+        return json_response((await self.desk.me(call.me.agent)).as_json())
 
     async def add_agent(self, call: Call) -> Result:
         return json_response(await self.team.add(call.me.agent, call.request.json()), 201)
@@ -380,10 +412,16 @@ class InboxApi:
     async def events(self, call: Call) -> Result:
         token = call.request.cookies.get(COOKIE)
 
-        async def still_logged_in() -> bool:
-            return await self.agents.session(token) is not None
+        agent = call.me.agent
 
-        log.info("handoff.inbox.stream_opened", agent_id=call.me.agent.id)
+        async def still_logged_in() -> bool:
+            if await self.agents.session(token) is None:
+                return False
+            await self.desk.seen(agent)  # an open page keeps its agent present
+            return True
+
+        await self.desk.seen(agent, opened=True)
+        log.info("handoff.inbox.stream_opened", agent_id=agent.id)
         return StreamResponse(
             self.stream.events(still_logged_in, self.stopping),
             {"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

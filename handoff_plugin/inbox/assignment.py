@@ -14,10 +14,12 @@ from dataclasses import replace
 
 import structlog
 
+from handoff_plugin.config.settings import Settings
 from handoff_plugin.errors import Conflict, InvalidInput, NotFound
 from handoff_plugin.inbox.feed import ORIGIN
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
-from handoff_plugin.models import Agent, Assignee, Assignment, AssignmentAction
+from handoff_plugin.models import ROUTING, Agent, Assignee, Assignment, AssignmentAction
+from handoff_plugin.routing import desk
 from handoff_plugin.store import Store
 from handoff_plugin.store.engine import StoreTransaction
 from handoff_plugin.store.queries.agents import AgentQueries
@@ -147,8 +149,9 @@ class Assignments:
         if holder is not None and holder.id != agent.id:
             raise handled_by(holder, conversation_id)
 
-    async def ended(self, agent: Agent, conversation_id: int) -> None:
-        """Live chat ended: nobody handles the conversation any more."""
+    async def ended(self, by: Assignee, conversation_id: int) -> None:
+        """Live chat ended (by an agent, or `ROUTING` when it went quiet): nobody handles the
+        conversation any more."""
         async with self.store.transaction() as tx:
             sender_id = await self._sender_id(tx, conversation_id)
             q = AssignmentQueries(tx)
@@ -156,9 +159,28 @@ class Assignments:
             if previous is None or not await q.assign(conversation_id, None, held_by=previous.id):
                 return
             change = await self._record(
-                tx, Assignment(conversation_id, "ended", None, previous, Assignee.of(agent))
+                tx, Assignment(conversation_id, "ended", None, previous, by)
             )
         await self._publish(sender_id, change)
+
+    async def assign_automatically(self, conversation_id: int, settings: Settings) -> bool:
+        """Give a waiting conversation nobody handles to the online agent with the most room
+        (`routing.auto_assign`); False if someone took it meanwhile or nobody has room."""
+        async with self.store.transaction() as tx:
+            sender_id = await self._sender_id(tx, conversation_id)
+            agent_id = await desk.pick_agent(tx, settings)
+            if agent_id is None:
+                return False
+            q = AssignmentQueries(tx)
+            if not await q.assign(conversation_id, agent_id, held_by=None):
+                return False
+            assignee = await q.assignee(conversation_id)
+            assert assignee is not None
+            change = await self._record(
+                tx, Assignment(conversation_id, "assigned", assignee, None, ROUTING)
+            )
+        await self._publish(sender_id, change)
+        return True
 
     # --- internals ---
 

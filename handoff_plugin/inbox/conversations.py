@@ -18,6 +18,7 @@ from handoff_plugin.inbox.assignment import Assignments
 from handoff_plugin.inbox.feed import ORIGIN
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.models import (
+    ROUTING,
     Agent,
     Assignee,
     Assignment,
@@ -34,6 +35,7 @@ from handoff_plugin.models import (
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.assignments import AssignmentQueries
 from handoff_plugin.store.queries.conversations import ConversationQueries
+from handoff_plugin.store.queries.desk import DeskQueries
 from handoff_plugin.store.queries.inbox import InboxQueries
 
 log = structlog.get_logger(__name__)
@@ -217,6 +219,9 @@ class InboxConversations:
                     "live.started", conversation_id, self.origin, seq=notice, agent=agent.ref
                 )
             await q.mark_read(agent.id, conversation_id, message.seq)
+            desk = DeskQueries(tx)
+            await desk.first_reply(conversation_id)  # the wait ends: the expected wait learns
+            await desk.seen(agent.id, active=True)
         return message
 
     async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> None:
@@ -232,6 +237,28 @@ class InboxConversations:
         await self.livechat.announce_agent(conversation_id, new.ref)
         return new
 
+    async def end_quiet(self, conversation_id: int, minutes: float) -> bool:
+        """End a live chat whose visitor has been quiet for `minutes`: the visitor is told and
+        the bot is back; the agent's transcript says why it ended. False if it was not live."""
+        texts = await self.livechat.texts_for(conversation_id)
+        settings = await self.livechat.settings.current()
+        text = texts.render("idle_closed", chatbot_name=settings.chatbot.name)
+        before = await self.livechat.last_seq(conversation_id)
+        if not await self.livechat.end_live_chat(conversation_id, ROUTING.ref, text=text):
+            return False
+        await self.assignments.ended(ROUTING, conversation_id)
+        reason = {"reason": "idle", "minutes": minutes}
+        async with self.store.transaction() as tx:
+            await DeskQueries(tx).closed_because(conversation_id, "idle")
+            q = InboxQueries(tx)
+            notice = await q.first_system_message_after(conversation_id, before)
+            if notice is not None:
+                await q.add_event(
+                    "live.ended", conversation_id, self.origin, seq=notice, detail=reason
+                )
+        log.info("handoff.desk.idle_closed", conversation_id=conversation_id, minutes=minutes)
+        return True
+
     async def end(self, agent: Agent, conversation_id: int) -> bool:
         """End live chat (the bot answers again) and clear its assignee; False if it was not live.
 
@@ -241,7 +268,7 @@ class InboxConversations:
         before = await self.livechat.last_seq(conversation_id)
         if not await self.livechat.end_live_chat(conversation_id, agent.ref):
             return False
-        await self.assignments.ended(agent, conversation_id)
+        await self.assignments.ended(Assignee.of(agent), conversation_id)
         async with self.store.transaction() as tx:
             q = InboxQueries(tx)
             notice = await q.first_system_message_after(conversation_id, before)

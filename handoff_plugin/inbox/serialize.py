@@ -61,6 +61,7 @@ def summary_json(item: ConversationSummary) -> dict[str, Any]:
         "last_activity_at": iso(item.last_activity_at),
         "unread": item.unread,
         "assignee": item.assignee.as_json() if item.assignee else None,
+        "waiting_since": iso(item.waiting_since),
     }
 
 
@@ -120,6 +121,7 @@ def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
                     "type": marker.kind,
                     "created_at": iso(marker.created_at),
                     "agent": marker.agent_name,
+                    "reason": marker.reason,  # ended by itself: {"reason": "idle", "minutes"}
                 }
             )
         items.append(timeline_message(message))

@@ -15,6 +15,7 @@ from handoff_plugin.inbox.conversations import InboxConversations
 from handoff_plugin.inbox.feed import EventFeed
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.stream import HEARTBEAT, LiveStream
+from handoff_plugin.inbox.team_desk import SWEEP_INTERVAL, TeamDesk
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.store import Store
 from handoff_plugin.store.saved_settings import StoredSettings
@@ -40,15 +41,19 @@ class InboxRuntime:
         passwords: Passwords | None = None,
         feed_interval: float = 1.0,
         heartbeat: float = HEARTBEAT,
+        sweep_interval: float = SWEEP_INTERVAL,
     ) -> InboxRuntime:
         stopping = asyncio.Event()
+        conversations = InboxConversations(store, livechat)
+        team_desk = TeamDesk(settings, conversations, sweep_interval)
         api = InboxApi(
             agents=AgentService(
                 store,
                 passwords,
                 max_age=timedelta(hours=settings.base_settings.inbox.session_max_hours),
             ),
-            conversations=InboxConversations(store, livechat),
+            conversations=conversations,
+            desk=team_desk,
             settings=settings,
             stream=LiveStream(livechat.broker, heartbeat),
             pages=InboxPages(base_path),
@@ -58,6 +63,7 @@ class InboxRuntime:
         await feed.start_at_newest()
         runtime = cls(api, feed, stopping)
         runtime.tasks.append(asyncio.create_task(feed.run()))
+        runtime.tasks.append(asyncio.create_task(team_desk.run(stopping)))
         log.info("handoff.inbox.started", base_path=base_path)
         return runtime
 

@@ -24,6 +24,14 @@ EDITABLE: dict[str, dict[str, str]] = {
     "slack": {"enabled": "bool", "bot_token": "secret", "channel": "str"},
     "webhook": {"enabled": "bool", "url": "str", "secret": "secret"},
     "business_hours": {"enabled": "bool", "timezone": "str", "windows": "str"},
+    "presence": {"away_after": "number"},
+    "routing": {
+        "auto_assign": "bool",
+        "max_live_chats": "number",
+        "unanswered_after": "number",
+        "abandon_after": "number",
+    },
+    "livechat": {"idle_close_after": "number"},
 }
 MAX_TEXT = 2000
 LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?")
@@ -46,6 +54,11 @@ TEXT_LABELS: dict[str, str] = {
     "offline_confirmation": "Confirmation outside business hours",
     "reopens_at": "When the team is back (fills {reopens_at})",
     "weekdays": "Weekday names, Monday to Sunday, comma-separated",
+    "no_agent_confirmation": "Confirmation when no agent is online",
+    "queue_position": "Position in the queue (at escalation and when it changes)",
+    "expected_wait": "Expected wait (shown with enough history)",
+    "unanswered": "Nobody answered in time: the team follows up by email",
+    "idle_closed": "Live chat closed because the visitor was quiet",
 }
 SLACK_UNAVAILABLE = (
     "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
@@ -93,6 +106,14 @@ def settings_view(settings: Settings) -> dict[str, Any]:
             "timezone": settings.business_hours.timezone,
             "windows": settings.business_hours.windows,
         },
+        "presence": {"away_after": settings.presence.away_after},
+        "routing": {
+            "auto_assign": settings.routing.auto_assign,
+            "max_live_chats": settings.routing.max_live_chats,
+            "unanswered_after": settings.routing.unanswered_after,
+            "abandon_after": settings.routing.abandon_after,
+        },
+        "livechat": {"idle_close_after": settings.livechat.idle_close_after},
         "localization": {
             "default_language": localization.default_language,
             "languages": {
@@ -138,10 +159,26 @@ def _plain_changes(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 raise SettingsRejected(f"{field} must be true or false", field)
             if kind in ("str", "secret") and not isinstance(value, str):
                 raise SettingsRejected(f"{field} must be a string", field)
+            if kind == "number":
+                value = _number(field, value)
             changes.setdefault(section, {})[key] = (
                 value.strip() if isinstance(value, str) else value
             )
     return changes
+
+
+def _number(field: str, value: object) -> float | int:
+    """A number from JSON or from a form's text input ("15", "1.5"); the range is the
+    setting's own check."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise SettingsRejected(f"{field} must be a number, not {text!r}", field) from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise SettingsRejected(f"{field} must be a number", field)
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _text_changes(body: Mapping[str, Any]) -> tuple[str | None, dict[str, dict[str, Any] | None]]:

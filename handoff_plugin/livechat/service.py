@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import structlog
 
 from handoff_plugin.config.settings import SettingsProvider
+from handoff_plugin.config.texts import Texts
 from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
 from handoff_plugin.livechat.sessions import SessionSigner
@@ -306,12 +307,34 @@ class LiveChatService:
             )
         return text
 
-    async def end_live_chat(self, conversation_id: int, agent: AgentRef) -> bool:
-        """Hand the conversation back to the bot and close its escalation; False if not live."""
+    async def tell_visitor(self, conversation_id: int, text: str) -> ChatMessage:
+        """A notice from the desk (queue position, "we'll follow up by email"), shown to the
+        visitor and kept in the transcript; the bot's state is left as it is."""
+        conversation = await self._conversation(conversation_id)
+        async with self.transcript.lock(conversation.sender_id):
+            async with self.store.transaction() as tx:
+                notice = await LiveChatQueries(tx).append_message(
+                    conversation, Author.SYSTEM, text, channel=CHANNEL
+                )
+            await self.transcript.append(conversation.sender_id, [_said(notice)])
+        await self._published(conversation, notice)
+        return notice
+
+    async def texts_for(self, conversation_id: int) -> Texts:
+        """The visitor texts in the conversation's language."""
+        settings = await self.settings.current()
+        return settings.localization.for_language(await self._language(conversation_id))
+
+    async def end_live_chat(
+        self, conversation_id: int, agent: AgentRef, *, text: str | None = None
+    ) -> bool:
+        """Hand the conversation back to the bot and close its escalation; False if not live.
+
+        `text` replaces the "agent has left" notice (e.g. when a quiet chat is closed)."""
         conversation = await self._conversation(conversation_id)
         settings = await self.settings.current()
         texts = settings.localization.for_language(await self._language(conversation.id))
-        text = texts.render(
+        text = text or texts.render(
             "live_chat_ended", agent_name=agent.name, chatbot_name=settings.chatbot.name
         )
         async with self.transcript.lock(conversation.sender_id):

@@ -87,7 +87,16 @@ escalations = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="open"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("closed_at", UtcDateTime),
+    # The team desk (migration 0008): the first agent reply (the expected wait is the median of
+    # recent ones), the queue position last told to the visitor and when, when the visitor was
+    # told nobody answered in time, and why it closed (ended | idle | abandoned).
+    sa.Column("first_reply_at", UtcDateTime),
+    sa.Column("told_position", sa.Integer),
+    sa.Column("told_position_at", UtcDateTime),
+    sa.Column("unanswered_told_at", UtcDateTime),
+    sa.Column("closed_reason", sa.String(16)),
     sa.Index("ix_escalations_created_at", "created_at"),
+    sa.Index("ix_escalations_status_created_at", "status", "created_at"),
     # At most one open escalation per conversation, enforced by the database.
     sa.Index(
         "uq_escalations_open_per_conversation",
@@ -228,6 +237,11 @@ agents = sa.Table(
     sa.Column("last_login_at", UtcDateTime),
     # admin | agent (migration 0005; agents that existed before it became admins)
     sa.Column("role", sa.String(16), nullable=False, server_default="agent"),
+    # Presence (migration 0008): the status the agent chose (online | away | offline), when an
+    # open inbox page of theirs last checked in, and when they last used it.
+    sa.Column("presence", sa.String(16), nullable=False, server_default="online"),
+    sa.Column("last_seen_at", UtcDateTime),
+    sa.Column("last_active_at", UtcDateTime),
     sa.UniqueConstraint("email", name="uq_agents_email"),
     sqlite_autoincrement=True,  # a removed agent's id is never handed to another
 )

@@ -160,7 +160,6 @@ async def test_an_agent_cannot_export_escalations_but_can_review_them(
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("GET", "api/agents", None),
         (
             "POST",
             "api/agents",
@@ -187,6 +186,19 @@ async def test_an_agent_cannot_manage_agents_or_read_the_audit_log(
     assert "Only admins" in answer["error"]
     assert await agent_emails(server) == before == ["ada@example.com", "bob@example.com"]
     assert (await admin.call("GET", "api/conversations"))[0] == 200  # the admin is still in
+
+
+async def test_an_agent_sees_the_team_s_presence_but_not_roles_or_logins(
+    admin: AgentClient, agent: AgentClient
+) -> None:
+    status, listed = await agent.call("GET", "api/agents")
+    assert status == 200
+    assert sorted(a["email"] for a in listed["agents"]) == ["ada@example.com", "bob@example.com"]
+    for member in listed["agents"]:
+        assert {"presence", "live_chats"} <= set(member)
+        assert not {"role", "last_login_at", "created_at"} & set(member)
+    status, full = await admin.call("GET", "api/agents")
+    assert status == 200 and all({"role", "presence"} <= set(m) for m in full["agents"])
 
 
 async def test_an_agent_sees_settings_read_only_without_the_admin_tabs(

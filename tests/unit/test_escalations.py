@@ -105,7 +105,8 @@ async def test_the_confirmation_is_localized(
 ) -> None:
     texts = {
         "de": {
-            "confirmation": "Danke! Wir melden uns unter {email} {response_time}.",
+            # Nobody is online in this store: the no-agent confirmation is the one shown.
+            "no_agent_confirmation": "Danke! Wir melden uns unter {email} {response_time}.",
             "expected_response_time": "innerhalb eines Werktags",
         }
     }

@@ -101,6 +101,13 @@ def list_query(
         messages.c.author == Author.VISITOR.value,
     )
     assignee = agents.alias("assignee")
+    waiting_since = (  # the open escalation (at most one), evaluated for the page's rows only
+        sa.select(escalations.c.created_at)
+        .where(escalations.c.conversation_id == c.c.id)
+        .where(escalations.c.status == "open")
+        .limit(1)
+        .scalar_subquery()
+    )
     select = (
         sa.select(
             c.c.id,
@@ -116,6 +123,7 @@ def list_query(
             assignee.c.id.label("assignee_id"),
             assignee.c.name.label("assignee_name"),
             assignee.c.email.label("assignee_email"),
+            waiting_since.label("waiting_since"),
         )
         .select_from(
             c.outerjoin(v, v.c.id == c.c.visitor_id)
@@ -199,6 +207,7 @@ class InboxQueries:
                 last_message=row.last_message,
                 last_activity_at=row.last_activity_at,
                 unread=bool(row.unread),
+                waiting_since=row.waiting_since if row.state == "escalated" else None,
                 assignee=(
                     Assignee(row.assignee_id, row.assignee_name, row.assignee_email)
                     if row.assignee_id is not None
@@ -264,7 +273,7 @@ class InboxQueries:
             .order_by(inbox_events.c.seq)
         )
         return [
-            LiveMarker(row.kind, row.seq, row.agent_name, row.created_at)
+            LiveMarker(row.kind, row.seq, row.agent_name, row.created_at, row.detail or None)
             for row in (await self.conn.execute(query)).all()
         ]
 

@@ -236,6 +236,20 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await agent.click("#escalations-form button[type=submit]")
     await expect(agent.locator("#settings-status")).to_contain_text("Saved")
 
+    # Team desk: a number out of range is refused next to its field, a good one is kept.
+    await agent.fill("#routing-max-live-chats", "0")
+    await agent.click("#escalations-form button[type=submit]")
+    await expect(
+        agent.locator('[data-field="routing.max_live_chats"] .field-error')
+    ).to_contain_text("routing.max_live_chats")
+    await agent.fill("#routing-max-live-chats", "2")
+    await agent.fill("#livechat-idle-close-after", "45")
+    await agent.click("#escalations-form button[type=submit]")
+    await expect(agent.locator("#settings-status")).to_contain_text("Saved")
+    saved = await agent.evaluate("Inbox.api('GET', 'settings')")
+    assert saved["routing"]["max_live_chats"] == 2
+    assert saved["livechat"] == {"idle_close_after": 45}
+
     # "Send test webhook" shows what the receiver answered.
     await agent.fill("#webhook-url", receiver["url"])
     await agent.click("#webhook-test")
@@ -245,11 +259,13 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     assert len(receiver["requests"]) == 1
     await agent.screenshot(path=str(ARTIFACTS / "inbox-settings-escalations.png"), full_page=True)
 
-    # A new confirmation text, used by the very next escalation (in the action server).
+    # A new confirmation text, used by the very next escalation (in the action server). Whether
+    # an agent of an earlier test still counts as online decides which of the two is shown.
     await agent.click("#tab-localization")
-    confirmation = agent.locator("#text-confirmation")
-    await expect(confirmation).to_be_visible()
-    await confirmation.fill("Got it! A person from our team will write to {email} very soon.")
+    for key in ("confirmation", "no_agent_confirmation"):
+        text = agent.locator(f"#text-{key}")
+        await expect(text).to_be_visible()
+        await text.fill("Got it! A person from our team will write to {email} very soon.")
     await agent.click("#localization-form button[type=submit]")
     await expect(agent.locator("#settings-status")).to_contain_text("Saved")
     await agent.screenshot(path=str(ARTIFACTS / "inbox-settings-localization.png"), full_page=True)
@@ -376,4 +392,49 @@ async def test_one_agent_handles_a_chat_others_see_who_and_take_it_over_or_get_i
     await expect(ann.locator("#assignment-text")).to_have_text(
         "Nobody is handling this conversation yet; replying makes it yours."
     )
+    assert pages.dialogs == []
+
+
+async def test_the_presence_switch_tells_visitors_whether_anyone_is_there(
+    livechat_server: RunningServer, pages: Pages, browser: Browser
+) -> None:
+    base = livechat_server.url
+    ann, bob, visitor = pages.agent, pages.colleague, pages.visitor
+    await log_in(ann, base)
+    await log_in(bob, base, COLLEAGUE_EMAIL)
+    for page in (ann, bob):
+        await expect(page.locator("#presence")).to_have_attribute("data-presence", "online")
+
+    # Ann steps away by hand. Bob is still online: the visitor is told their place in line.
+    await ann.select_option("#presence", "away")
+    await expect(ann.locator("#presence")).to_have_attribute("data-presence", "away")
+    await open_widget(visitor, base)
+    await escalate(visitor, "pia.presence@example.com", "passed your request to our team")
+    confirmation = visitor.locator(".rw-response", has_text="pia.presence@example.com").last
+    await expect(confirmation).to_contain_text("Someone will reply here")
+    await expect(confirmation).to_contain_text(re.compile(r"You are number \d+ in line\."))
+
+    # Ann sees how long the visitor has waited; Bob sees Ann is away where he picks whom to
+    # transfer to.
+    waiting = ann.locator(".conversation-item", has_text="pia.presence@example.com")
+    await expect(waiting.locator(".wait")).to_have_text(re.compile(r"just now|\d+ min"))
+    await bob.locator(".conversation-item", has_text="pia.presence@example.com").click()
+    await expect(bob.locator("#transfer-agent option", has_text="Ann · away")).to_have_count(1)
+    await ann.screenshot(path=str(ARTIFACTS / "inbox-presence-away.png"))
+    await visitor.screenshot(path=str(ARTIFACTS / "webchat-queue-position.png"))
+
+    # Bob goes offline too: the next visitor hears that nobody is there.
+    await bob.select_option("#presence", "offline")
+    await expect(bob.locator("#presence")).to_have_attribute("data-presence", "offline")
+    other = await browser.new_context(viewport={"width": 900, "height": 860})
+    late = await other.new_page()
+    try:
+        await open_widget(late, base)
+        await escalate(late, "lou.presence@example.com", "Nobody is online right now")
+        await late.screenshot(path=str(ARTIFACTS / "webchat-no-agent-online.png"))
+    finally:
+        await other.close()
+        for page in (ann, bob):  # back to normal for the tests after this one
+            await page.select_option("#presence", "online")
+            await expect(page.locator("#presence")).to_have_attribute("data-presence", "online")
     assert pages.dialogs == []

@@ -26,6 +26,7 @@ from tests.servers import eventually, serve_sanic
 # "the bot said nothing" is believed: a reply would be on the socket already.
 QUIET = 0.8
 
+
 @dataclass
 class RunningServer:
     url: str
@@ -33,6 +34,7 @@ class RunningServer:
     server: Any
     services: Services
     channel: LiveChatInput
+    inbox: InboxInput | None = None
 
     @property
     def livechat(self) -> LiveChatService:
@@ -50,7 +52,11 @@ class RunningServer:
 
     async def tracker_user_texts(self, sender_id: str) -> list[str | None]:
         tracker = await self.app.ctx.agent.tracker_store.retrieve(sender_id)
-        return [] if tracker is None else [e.text for e in tracker.events if isinstance(e, UserUttered)]
+        return (
+            []
+            if tracker is None
+            else [e.text for e in tracker.events if isinstance(e, UserUttered)]
+        )
 
     async def handled(self, sender_id: str, *said: str, timeout: float = 15) -> None:
         """Wait until the visitor's latest messages `said` are kept in the transcript and logged in
@@ -88,7 +94,7 @@ class RunningServer:
         await self.services.close()
         fresh = await start_server(agent, await Services.create(layers), port)
         self.app, self.server, self.services = fresh.app, fresh.server, fresh.services
-        self.channel = fresh.channel
+        self.channel, self.inbox = fresh.channel, fresh.inbox
 
 
 async def start_server(agent: Any, services: Services, port: int) -> RunningServer:
@@ -102,7 +108,7 @@ async def start_server(agent: Any, services: Services, port: int) -> RunningServ
     app = run.configure_app([channel, RestInput(), inbox], enable_api=True, port=port)
     app.ctx.agent = agent
     server = await serve_sanic(app, port)
-    return RunningServer(f"http://127.0.0.1:{port}", app, server, services, channel)
+    return RunningServer(f"http://127.0.0.1:{port}", app, server, services, channel, inbox)
 
 
 @dataclass

@@ -29,6 +29,7 @@
     var badge = c.state === "bot" ? null : el("span", { className: "state state-" + c.state, text: c.state === "escalated" ? "Waiting" : "Live" });
     var preview = el("span", { className: "preview", text: c.last_message || "" });
     var assignee = c.assignee ? el("span", { className: "assignee", text: c.assignee.id === me ? "You" : c.assignee.name }) : null;
+    var wait = c.waiting_since ? el("span", { className: "wait", dataset: { since: c.waiting_since }, text: waited(c.waiting_since) }) : null;
     var link = el("a", {
       href: Inbox.base + "/conversations/" + c.id,
       className: "conversation-link",
@@ -38,11 +39,25 @@
         event.preventDefault();
         openConversation(c.id, true);
       }
-    }, el("span", { className: "line" }, who, when), el("span", { className: "line" }, preview, assignee, badge));
+    }, el("span", { className: "line" }, who, when), el("span", { className: "line" }, preview, wait, assignee, badge));
     var item = el("li", { className: "conversation-item" + (c.unread ? " unread" : "") + (c.id === view.openId ? " active" : ""), dataset: { id: String(c.id), state: c.state } }, link);
     if (c.unread) link.appendChild(el("span", { className: "unread-dot", title: "Unread", "aria-label": "unread" }));
     return item;
   }
+
+  // How long a waiting visitor has waited ("3 min"), kept current while the page is open.
+  function waited(since) {
+    var minutes = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60000));
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    return hours < 48 ? hours + " h " + (minutes % 60) + " min" : Math.floor(hours / 24) + " days";
+  }
+  setInterval(function () {
+    document.querySelectorAll(".conversation-item .wait").forEach(function (node) {
+      node.textContent = waited(node.dataset.since);
+    });
+  }, 30000);
 
   function setCounts(counts) {
     view.waiting = counts.waiting;
@@ -136,8 +151,12 @@
     }
     if (item.type === "live.started" || item.type === "live.ended") {
       var what = item.type === "live.started" ? "Live chat started" : "Live chat ended";
+      var by = item.agent ? " by " + item.agent : "";
+      if (item.reason && item.reason.reason === "idle") {
+        by = ": the visitor wrote nothing for " + item.reason.minutes + " minutes";
+      }
       return el("li", { className: "marker marker-" + item.type.replace(".", "-") },
-        el("span", { className: "marker-title", text: what + (item.agent ? " by " + item.agent : "") }),
+        el("span", { className: "marker-title", text: what + by }),
         el("time", { text: " · " + Inbox.time(item.created_at), datetime: item.created_at }));
     }
     if (item.author === "system") {
@@ -264,7 +283,7 @@
     select.appendChild(el("option", { value: "", text: "Transfer to…" }));
     (teammates || []).forEach(function (a) {
       if (assignee && a.id === assignee.id) return;
-      var label = (a.id === me ? "Me" : a.name) + " (" + a.handling + ")";
+      var label = (a.id === me ? "Me" : a.name) + " · " + a.presence + " (" + a.handling + ")";
       select.appendChild(el("option", { value: a.email, text: label, selected: a.email === chosen }));
     });
   }
@@ -304,7 +323,11 @@
   function onAssignment(change) {
     var to = change.assignee, from = change.previous, by = change.by;
     var title = "conversation #" + change.conversation_id;
-    if (from && from.id === me && by.id !== me && (!to || to.id !== me)) {
+    if (change.action === "assigned" && to && to.id === me) {
+      toast("A new conversation was assigned to you: " + title + ".", change.conversation_id);
+    } else if (change.action === "ended" && by.id === 0 && from && from.id === me) {
+      toast("Live chat in " + title + " ended: the visitor was quiet for a while.", change.conversation_id);
+    } else if (from && from.id === me && by.id !== me && (!to || to.id !== me)) {
       toast(change.action === "taken_over" ? by.name + " took over " + title + "." :
         by.name + (to ? " transferred " + title + " to " + to.name + "." : " released " + title + "."), change.conversation_id);
     } else if (to && to.id === me && by.id !== me) {
@@ -350,6 +373,7 @@
     document.getElementById("composer-text").value = "";
     Inbox.show(document.getElementById("composer-error"), false);
     loadConversation(id, false);
+    loadTeammates();  // who is there now, for the transfer list
   }
 
   window.addEventListener("popstate", function () {
@@ -431,6 +455,7 @@
     source = new EventSource(Inbox.base + "/api/events", { withCredentials: true });
     source.addEventListener("hello", function () {
       Inbox.show(banner, false);
+      api("GET", "presence").then(showPresence, function () {});  // the open stream counts
       scheduleList();
       if (view.openId) scheduleConversation();
     });
@@ -445,6 +470,33 @@
         api("GET", "conversations?limit=1").then(function () { setTimeout(connect, 3000); }, function () {});
       }
     };
+  }
+
+  // --- my presence: the switch in the top bar, and activity that keeps me from going away ---
+  var presence = document.getElementById("presence");
+  function showPresence(p) {
+    presence.value = p.chosen_presence;
+    presence.dataset.presence = p.presence;
+    presence.title = "Your teammates see you as " + p.presence;
+  }
+  presence.addEventListener("change", async function () {
+    try { showPresence(await api("PUT", "presence", { status: presence.value })); } catch (e) { toastText(e.message); }
+    loadTeammates();
+  });
+  var lastActivity = 0;
+  function active() {
+    var now = Date.now();
+    if (now - lastActivity < 30000) return;  // once every 30 s is plenty for minutes of idleness
+    lastActivity = now;
+    api("POST", "presence/activity").then(showPresence, function () {});
+  }
+  ["keydown", "mousedown", "touchstart"].forEach(function (name) {
+    document.addEventListener(name, active, { passive: true });
+  });
+  function toastText(text) {
+    var item = el("div", { className: "toast", role: "status", text: text });
+    document.getElementById("toasts").appendChild(item);
+    setTimeout(function () { item.remove(); }, 15000);
   }
 
   loadTeammates();
