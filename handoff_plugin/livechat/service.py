@@ -281,18 +281,10 @@ class LiveChatService:
         conversation = await self._conversation(conversation_id)
         if conversation.state is not ConversationState.LIVE:
             return None
-        texts = (await self.settings.current()).localization.for_language(
-            await self._language(conversation.id)
+        texts = await self.texts_for(conversation.id)
+        return await self.tell_visitor(
+            conversation.id, texts.render("live_chat_started", agent_name=agent.name)
         )
-        text = texts.render("live_chat_started", agent_name=agent.name)
-        async with self.transcript.lock(conversation.sender_id):
-            async with self.store.transaction() as tx:
-                notice = await LiveChatQueries(tx).append_message(
-                    conversation, Author.SYSTEM, text, channel=CHANNEL
-                )
-            await self.transcript.append(conversation.sender_id, [_said(notice)])
-        await self._published(conversation, notice)
-        return notice
 
     async def agent_text(self, text: object) -> str:
         """The agent's message as it will be sent; `InvalidInput` if it is empty or too long."""
