@@ -104,7 +104,10 @@ async def start_server(agent: Any, services: Services, port: int) -> RunningServ
 
     Sanic.test_mode = True  # allow a second app of the same name (the "restarted" server)
     channel = LiveChatInput(settings=services.settings.base_settings, services=services)
-    inbox = InboxInput(services, feed_interval=0.5)
+    # No background sweep: tests that need one call `TeamDesk.tick()`. Between tests this
+    # session-wide server's event loop does not run, and a sweep frozen inside a write
+    # transaction would hold the SQLite lock other processes (replicas starting) wait for.
+    inbox = InboxInput(services, feed_interval=0.5, sweep_interval=24 * 3600)
     app = run.configure_app([channel, RestInput(), inbox], enable_api=True, port=port)
     app.ctx.agent = agent
     server = await serve_sanic(app, port)
