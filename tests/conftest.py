@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -89,3 +92,31 @@ def trained_model() -> Path:
     if not MODEL_PATH.is_file():
         pytest.fail(f"no trained model at {MODEL_PATH}: run `make model` (make test does it)")
     return MODEL_PATH
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """An aiosqlite connection left open is a non-daemon thread: the interpreter would wait for
+    it forever after the last test. Say so loudly, and exit with the session's status."""
+    leaked = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+        and not t.daemon
+        and "aiosqlite" in getattr(getattr(t, "_target", None), "__module__", "")
+    ]
+    if leaked and _exit_status:
+        print(
+            f"\nWARNING: {len(leaked)} aiosqlite connection(s) were left open by the tests; "
+            "exiting without waiting for them.",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.stdout.flush()
+        os._exit(_exit_status[-1])

@@ -166,6 +166,7 @@ class Store:
         self._queued: list[tuple[Callable[[StoreTransaction], Awaitable[Any]], asyncio.Future[Any]]]
         self._queued = []
         self._draining: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
@@ -181,7 +182,14 @@ class Store:
         async with self.engine.connect() as conn:
             return await conn.run_sync(current) == head
 
+    def _check_open(self) -> None:
+        # After close() the pools would open fresh connections: aiosqlite's are non-daemon
+        # threads nobody closes, and the process could then never exit.
+        if self._closed:
+            raise DatabaseUnavailable("the store is closed (the server is stopping)")
+
     async def close(self) -> None:
+        self._closed = True
         await self.engine.dispose()
         writer, self._writer = self._writer, None  # closing twice is fine (servers, then tests)
         if writer is not None and self._writer_engine is not None:
@@ -197,6 +205,7 @@ class Store:
         trip per statement, every statement of a transaction waited a full loop cycle of other
         visitors' turns while holding the write lock, which capped a process at about half the
         stock channel's turns per second. Elsewhere it is `transaction()`."""
+        self._check_open()
         if self._writer is None:
             async with self.transaction() as tx:
                 return await work(tx)
@@ -262,6 +271,7 @@ class Store:
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
         if _writing.get() is self:  # on SQLite it would wait for itself; on any backend a bug
             raise RuntimeError("a store transaction was opened inside another one")
+        self._check_open()
         async with self._write_lock or nullcontext():
             token = _writing.set(self)
             try:
@@ -277,6 +287,7 @@ class Store:
         """A transaction that only reads: on SQLite it takes no write lock, so it never waits
         for (or holds up) a writer. Writing in it may fail with "database is locked": use
         `transaction()` for anything that writes."""
+        self._check_open()
         async with self._begin(self._reader) as tx:
             yield tx
 
