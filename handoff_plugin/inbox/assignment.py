@@ -61,16 +61,6 @@ class Assignments:
         async with self.store.read() as tx:
             return await AssignmentQueries(tx).assignee(conversation_id)
 
-    async def teammates(self) -> list[dict[str, object]]:
-        """Every agent, with how many conversations each handles (whom to transfer to)."""
-        async with self.store.read() as tx:
-            agents = await AgentQueries(tx).all()
-            handled = await AssignmentQueries(tx).handled_counts()
-        return [
-            {**Assignee.of(agent).as_json(), "handling": handled.get(agent.id, 0)}
-            for agent in agents
-        ]
-
     async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> bool:
         """Make `agent` the conversation's assignee; False if it was theirs already.
 

@@ -31,9 +31,8 @@ from handoff_plugin.store.queries.inbox import InboxQueries
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL = 5.0  # seconds between sweeps
-POSITION_THROTTLE = timedelta(
-    minutes=1
-)  # a visitor hears of a new place in line at most this often
+# A visitor hears of a new place in line at most this often.
+POSITION_THROTTLE = timedelta(minutes=1)
 
 
 def parse_presence(body: object) -> PresenceStatus:

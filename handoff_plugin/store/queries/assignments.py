@@ -57,15 +57,6 @@ class AssignmentQueries:
         )
         return bool(result.rowcount)
 
-    async def handled_counts(self) -> dict[int, int]:
-        """How many conversations each agent handles (agents with none are left out)."""
-        query = (
-            sa.select(c.c.assignee_id, sa.func.count())
-            .where(c.c.assignee_id.isnot(None))
-            .group_by(c.c.assignee_id)
-        )
-        return {int(agent): int(n) for agent, n in await self.conn.execute(query)}
-
     async def latest(self, conversation_id: int) -> Assignment | None:
         """The newest change of who handles the conversation (the inbox's banner shows it)."""
         query = (
