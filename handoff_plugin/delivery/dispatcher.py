@@ -148,10 +148,12 @@ class Dispatcher:
     async def _claim(self, settings: Settings, limit: int) -> list[Delivery]:
         if limit <= 0:
             return []
-        async with self.store.transaction() as tx:
-            return await OutboxQueries(tx).claim_due(
-                self.owner, settings.delivery.lease_seconds, limit
-            )
+        # Units of work (Store.run): the write lock, which the Rasa process's turns share on
+        # SQLite, is held for one trip, not across several of this loop's cycles.
+        lease = settings.delivery.lease_seconds
+        return await self.store.run(
+            lambda tx: OutboxQueries(tx).claim_due(self.owner, lease, limit)
+        )
 
     async def _deliver(self, delivery: Delivery, settings: Settings) -> None:
         started = self.clock()
@@ -240,8 +242,8 @@ class Dispatcher:
             attempt, status = AttemptStatus.DISABLED, DeliveryStatus.DISABLED
             error = result.detail
             log.warning(f"handoff.{delivery.kind}.disabled", reason=error, **fields)
-        async with self.store.transaction() as tx:
-            kept = await OutboxQueries(tx).finish(
+        kept = await self.store.run(
+            lambda tx: OutboxQueries(tx).finish(
                 delivery,
                 self.owner,
                 started_at=started,
@@ -251,6 +253,7 @@ class Dispatcher:
                 response_code=result.response_code,
                 next_attempt_at=next_attempt_at,
             )
+        )
         if not kept:
             log.warning("handoff.delivery.lease_lost", **fields)
         if (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 import structlog
@@ -14,6 +14,7 @@ from handoff_plugin.models import (
     Escalation,
     TranscriptLine,
     Trigger,
+    Visitor,
     VisitorProfile,
     short_id,
 )
@@ -53,6 +54,18 @@ class EscalationListener(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What the escalation's unit of work wrote and found out, for the visitor's reply."""
+
+    escalation: Escalation
+    visitor: Visitor
+    now: datetime
+    is_open: bool
+    online: bool
+    queue: str
+
+
 @dataclass
 class EscalationService:
     store: Store
@@ -61,12 +74,15 @@ class EscalationService:
 
     async def has_open_escalation(self, sender_id: str) -> bool:
         """True while the conversation waits for (or talks to) an agent: don't ask again."""
-        async with self.store.transaction() as tx:
+
+        async def has_open(tx: StoreTransaction) -> bool:
             conversation = await ConversationQueries(tx).conversation_by_sender(sender_id)
             return (
                 conversation is not None
                 and await ConversationQueries(tx).open_escalation(conversation.id) is not None
             )
+
+        return await self.store.run(has_open, read_only=True)
 
     async def escalate(self, request: EscalationRequest) -> EscalationOutcome:
         settings = await self.settings.current()
@@ -75,7 +91,7 @@ class EscalationService:
             log.info("handoff.escalation.unavailable", sender=short_id(request.sender_id))
             return EscalationOutcome("unavailable", texts.render("unavailable"))
 
-        async with self.store.transaction() as tx:
+        async def record(tx: StoreTransaction) -> _Recorded | EscalationOutcome:
             conversation = await ConversationQueries(tx).ensure_conversation(
                 request.sender_id, request.channel
             )
@@ -124,7 +140,15 @@ class EscalationService:
                     queue = desk.queue_text(texts, position, await desk.expected_wait(tx))
             else:  # the confirmation says the team follows up by email: no reminder of it later
                 await DeskQueries(tx).tell_unanswered(escalation.id)
+            return _Recorded(escalation, visitor, now, is_open, online, queue)
 
+        # One unit of work (Store.run): on SQLite the write lock, shared with the Rasa
+        # process's turns, is held for one trip.
+        recorded = await self.store.run(record)
+        if isinstance(recorded, EscalationOutcome):
+            return recorded
+        escalation, visitor, now = recorded.escalation, recorded.visitor, recorded.now
+        hours = settings.business_hours.hours()
         log.info(
             "handoff.escalation.created",
             escalation_id=escalation.id,
@@ -132,7 +156,7 @@ class EscalationService:
             trigger=escalation.trigger.value,
         )
         # Notifications went out all the same; the visitor learns what to expect of the team.
-        if hours is not None and not is_open:
+        if hours is not None and not recorded.is_open:
             reply = texts.render(
                 "offline_confirmation",
                 email=visitor.email,
@@ -141,11 +165,11 @@ class EscalationService:
             )
         else:
             reply = texts.render(
-                "confirmation" if online else "no_agent_confirmation",
+                "confirmation" if recorded.online else "no_agent_confirmation",
                 email=visitor.email,
                 response_time=texts.expected_response_time,
                 chatbot_name=settings.chatbot.name,
             )
-            if queue:
-                reply = f"{reply} {queue}"
+            if recorded.queue:
+                reply = f"{reply} {recorded.queue}"
         return EscalationOutcome("created", reply, escalation)

@@ -58,20 +58,22 @@ class Assignments:
         self.origin = origin
 
     async def assignee(self, conversation_id: int) -> Assignee | None:
-        async with self.store.read() as tx:
-            return await AssignmentQueries(tx).assignee(conversation_id)
+        return await self.store.run(
+            lambda tx: AssignmentQueries(tx).assignee(conversation_id), read_only=True
+        )
 
     async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> bool:
         """Make `agent` the conversation's assignee; False if it was theirs already.
 
         Raises `Conflict` if another agent has it, unless `take_over`."""
         me = Assignee.of(agent)
-        async with self.store.transaction() as tx:
+
+        async def claim(tx: StoreTransaction) -> tuple[str, Assignment | None]:
             sender_id = await self._sender_id(tx, conversation_id)
             q = AssignmentQueries(tx)
             previous = await q.assignee(conversation_id)
             if previous is not None and previous.id == agent.id:
-                return False
+                return sender_id, None
             if previous is not None and not take_over:
                 raise handled_by(previous, conversation_id)
             if previous is None:
@@ -82,9 +84,16 @@ class Assignments:
                 holder = await q.assignee(conversation_id)
                 if holder is not None and holder.id != agent.id:
                     raise handled_by(holder, conversation_id)
-                return False
+                return sender_id, None
             action: AssignmentAction = "taken_over" if previous else "claimed"
-            change = await self._record(tx, Assignment(conversation_id, action, me, previous, me))
+            return sender_id, await self._record(
+                tx, Assignment(conversation_id, action, me, previous, me)
+            )
+
+        # Every agent message claims first: one trip to the store (see Store.run).
+        sender_id, change = await self.store.run(claim)
+        if change is None:
+            return False
         await self._publish(sender_id, change)
         return True
 

@@ -32,7 +32,7 @@ from handoff_plugin.models import (
     Status,
     Visitor,
 )
-from handoff_plugin.store import Store
+from handoff_plugin.store import Store, StoreTransaction
 from handoff_plugin.store.queries.assignments import AssignmentQueries
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.queries.desk import DeskQueries
@@ -210,7 +210,8 @@ class InboxConversations:
         await self.assignments.claim(agent, conversation_id)
         before = await self.livechat.last_seq(conversation_id)
         message = await self.livechat.send_agent_message(conversation_id, agent.ref, text)
-        async with self.store.transaction() as tx:
+
+        async def sent(tx: StoreTransaction) -> None:
             q = InboxQueries(tx)
             # Live chat started with this message if the service wrote its "joined" notice.
             notice = await q.first_system_message_after(conversation_id, before, message.seq)
@@ -222,6 +223,8 @@ class InboxConversations:
             desk = DeskQueries(tx)
             await desk.first_reply(conversation_id)  # the wait ends: the expected wait learns
             await desk.seen(agent.id, active=True)
+
+        await self.store.run(sent)
         return message
 
     async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> None:

@@ -11,7 +11,7 @@ what it missed: after the `last_seq` it names, or else after the session's deliv
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,9 +39,16 @@ class _Session:
 
 
 class VisitorConnections:
-    def __init__(self, service: LiveChatService, emit: Emitter, save_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        service: LiveChatService,
+        emit: Emitter,
+        save_delay: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._service = service
         self._save_delay = save_delay  # cursors are written at most once per delay (and on leave)
+        self._sleep = sleep
         self._emit = emit
         self._sessions: dict[str, _Session] = {}
         self._session_of: dict[str, str] = {}  # sid -> session key
@@ -172,11 +179,17 @@ class VisitorConnections:
         return sent
 
     async def _save_soon(self) -> None:
-        try:
-            await asyncio.sleep(self._save_delay)
-            await self.save_cursors()
-        except Exception:
-            log.exception("handoff.livechat.cursor_save_failed")
+        # At most one write per delay: saving "until nothing is unsaved" would, under a steady
+        # flow of messages, write once per delivered message.
+        while self._unsaved:
+            await self._sleep(self._save_delay)
+            batch, self._unsaved = self._unsaved, {}
+            try:
+                await self._service.mark_delivered(batch)
+            except Exception:  # kept for the next try (or the socket's leave, or the stop)
+                log.exception("handoff.livechat.cursor_save_failed")
+                for key, seq in batch.items():
+                    self._unsaved[key] = max(seq, self._unsaved.get(key, 0))
 
     async def save_cursors(self) -> None:
         """Write the delivered cursors to the database (coalesced; also on detach and stop)."""

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from handoff_plugin.config.settings import SettingsProvider
+from handoff_plugin.config.settings import Settings, SettingsProvider
 from handoff_plugin.config.texts import Texts
 from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
@@ -122,8 +122,9 @@ class LiveChatService:
         the conversation is stored when the visitor first writes (`ensure_session`)."""
         verified = self.signer.verify(token)
         if verified is not None:
-            idle = timedelta(days=(await self.settings.current()).livechat.session_idle_days)
-            async with self.store.transaction() as tx:
+            idle = timedelta(days=(await self.settings.recent()).livechat.session_idle_days)
+
+            async def reopen(tx: StoreTransaction) -> tuple[LiveChatSession | None, bool]:
                 q = LiveChatQueries(tx)
                 existing = await q.session(verified.key)
                 expired = bool(
@@ -131,6 +132,9 @@ class LiveChatService:
                 )
                 if existing and not expired:
                     await q.touch_session(verified.key)
+                return existing, expired
+
+            existing, expired = await self.store.run(reopen)
             if not expired:
                 session = existing or LiveChatSession(verified.key, None, 0)
                 return OpenedSession(session, verified.token, is_new=False)
@@ -142,14 +146,18 @@ class LiveChatService:
 
     async def ensure_session(self, key: str) -> LiveChatSession:
         """Store the session and its conversation (on the visitor's first message; idempotent)."""
-        async with self.store.transaction() as tx:
+
+        async def ensure(tx: StoreTransaction) -> tuple[LiveChatSession, bool]:
             q = LiveChatQueries(tx)
             existing = await q.session(key)
             if existing is not None:
-                return existing
+                return existing, False
             conversation = await ConversationQueries(tx).ensure_conversation(key, CHANNEL)
-            session = await q.create_session(key, conversation.id)
-        log.info("handoff.livechat.session_created", conversation_id=conversation.id)
+            return await q.create_session(key, conversation.id), True
+
+        session, created = await self.store.run(ensure)
+        if created:
+            log.info("handoff.livechat.session_created", conversation_id=session.conversation_id)
         return session
 
     async def mark_delivered(self, delivered: Mapping[str, int]) -> None:
@@ -163,8 +171,9 @@ class LiveChatService:
     # --- the transcript ---
 
     async def state_of(self, sender_id: str) -> ConversationState:
-        async with self.store.read() as tx:
-            state = await LiveChatQueries(tx).state_of_sender(sender_id)
+        state = await self.store.run(
+            lambda tx: LiveChatQueries(tx).state_of_sender(sender_id), read_only=True
+        )
         return state or ConversationState.BOT
 
     async def refusal_of(self, text: str | None, metadata: Mapping[str, Any] | None) -> str | None:
@@ -220,31 +229,42 @@ class LiveChatService:
     async def messages_after(
         self, conversation_id: int, after_seq: int, *, until_seq: int | None = None
     ) -> list[ChatMessage]:
-        async with self.store.read() as tx:
-            return await LiveChatQueries(tx).messages_after(
+        return await self.store.run(
+            lambda tx: LiveChatQueries(tx).messages_after(
                 conversation_id, after_seq, until_seq=until_seq
-            )
+            ),
+            read_only=True,
+        )
 
     async def messages_before(
         self, conversation_id: int, before_seq: int | None, limit: int
     ) -> list[ChatMessage]:
-        async with self.store.transaction() as tx:
-            return await LiveChatQueries(tx).messages_before(conversation_id, before_seq, limit)
+        return await self.store.run(
+            lambda tx: LiveChatQueries(tx).messages_before(conversation_id, before_seq, limit),
+            read_only=True,
+        )
 
     async def last_seq(self, conversation_id: int) -> int:
-        async with self.store.read() as tx:
-            return await LiveChatQueries(tx).last_seq(conversation_id)
+        return await self.store.run(
+            lambda tx: LiveChatQueries(tx).last_seq(conversation_id), read_only=True
+        )
 
     # --- the agent's side ---
 
     async def start_live_chat(self, conversation_id: int, agent: AgentRef) -> bool:
         """Pause the bot and tell the visitor `agent` joined; False if it was live already."""
         conversation = await self._conversation(conversation_id)
+        settings = await self.settings.recent()
         async with self.transcript.lock(conversation.sender_id):
-            notice = await self._start(conversation, agent)
+
+            async def start(tx: StoreTransaction) -> ChatMessage | None:
+                return await self._go_live(tx, conversation, agent, settings)
+
+            notice = await self.store.run(start)
             if notice is None:
                 return False
             await self.transcript.append(conversation.sender_id, [Pause(), _said(notice)])
+        self._started(conversation, agent)
         await self._state_changed(conversation, ConversationState.LIVE, agent)
         await self._published(conversation, notice)
         return True
@@ -255,15 +275,21 @@ class LiveChatService:
         """Show the agent's message to the visitor; the first one starts live chat."""
         text = await self.agent_text(text)
         conversation = await self._conversation(conversation_id)
+        settings = await self.settings.recent()
         async with self.transcript.lock(conversation.sender_id):
-            notice = await self._start(conversation, agent)
-            async with self.store.transaction() as tx:
+
+            async def send(tx: StoreTransaction) -> tuple[ChatMessage | None, ChatMessage]:
+                notice = await self._go_live(tx, conversation, agent, settings)
                 message = await LiveChatQueries(tx).append_message(
                     conversation, Author.AGENT, text, agent=agent, channel=CHANNEL
                 )
+                return notice, message
+
+            notice, message = await self.store.run(send)  # one trip (see Store.run)
             events: list[TranscriptEvent] = [Pause(), _said(notice)] if notice else []
             await self.transcript.append(conversation.sender_id, [*events, _said(message)])
         if notice is not None:
+            self._started(conversation, agent)
             await self._state_changed(conversation, ConversationState.LIVE, agent)
             await self._published(conversation, notice)
         await self._published(conversation, message)
@@ -289,7 +315,7 @@ class LiveChatService:
     async def agent_text(self, text: object) -> str:
         """The agent's message as it will be sent; `InvalidInput` if it is empty or too long."""
         text = text.strip() if isinstance(text, str) else ""
-        settings = await self.settings.current()
+        settings = await self.settings.recent()
         if not text:
             raise InvalidInput("the agent's message is empty")
         if len(text) > settings.livechat.max_message_length:
@@ -303,18 +329,21 @@ class LiveChatService:
         """A notice from the desk (queue position, "we'll follow up by email"), shown to the
         visitor and kept in the transcript; the bot's state is left as it is."""
         conversation = await self._conversation(conversation_id)
+
+        async def tell(tx: StoreTransaction) -> ChatMessage:
+            return await LiveChatQueries(tx).append_message(
+                conversation, Author.SYSTEM, text, channel=CHANNEL
+            )
+
         async with self.transcript.lock(conversation.sender_id):
-            async with self.store.transaction() as tx:
-                notice = await LiveChatQueries(tx).append_message(
-                    conversation, Author.SYSTEM, text, channel=CHANNEL
-                )
+            notice = await self.store.run(tell)
             await self.transcript.append(conversation.sender_id, [_said(notice)])
         await self._published(conversation, notice)
         return notice
 
     async def texts_for(self, conversation_id: int) -> Texts:
         """The visitor texts in the conversation's language."""
-        settings = await self.settings.current()
+        settings = await self.settings.recent()
         return settings.localization.for_language(await self._language(conversation_id))
 
     async def end_live_chat(
@@ -324,20 +353,25 @@ class LiveChatService:
 
         `text` replaces the "agent has left" notice (e.g. when a quiet chat is closed)."""
         conversation = await self._conversation(conversation_id)
-        settings = await self.settings.current()
+        settings = await self.settings.recent()
         texts = settings.localization.for_language(await self._language(conversation.id))
         text = text or texts.render(
             "live_chat_ended", agent_name=agent.name, chatbot_name=settings.chatbot.name
         )
+
+        async def end(tx: StoreTransaction) -> ChatMessage | None:
+            q = LiveChatQueries(tx)
+            if not await q.change_state(
+                conversation.id, ConversationState.BOT, allowed_from=(ConversationState.LIVE,)
+            ):
+                return None
+            await ConversationQueries(tx).close_open_escalation(conversation.id)
+            return await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+
         async with self.transcript.lock(conversation.sender_id):
-            async with self.store.transaction() as tx:
-                q = LiveChatQueries(tx)
-                if not await q.change_state(
-                    conversation.id, ConversationState.BOT, allowed_from=(ConversationState.LIVE,)
-                ):
-                    return False
-                await ConversationQueries(tx).close_open_escalation(conversation.id)
-                notice = await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            notice = await self.store.run(end)
+            if notice is None:
+                return False
             await self.transcript.append(conversation.sender_id, [_said(notice), Resume()])
         log.info("handoff.livechat.ended", conversation_id=conversation.id, agent_id=agent.id)
         await self._state_changed(conversation, ConversationState.BOT, agent)
@@ -346,35 +380,40 @@ class LiveChatService:
 
     # --- internals ---
 
-    async def _start(self, conversation: Conversation, agent: AgentRef) -> ChatMessage | None:
-        """Make the conversation live and write the "agent joined" notice; None if it was live."""
-        settings = await self.settings.current()
-        texts = settings.localization.for_language(await self._language(conversation.id))
-        async with self.store.transaction() as tx:
-            q = LiveChatQueries(tx)
-            if not await q.change_state(
-                conversation.id, ConversationState.LIVE, allowed_from=STARTABLE
-            ):
-                return None
-            notice = await q.append_message(
-                conversation,
-                Author.SYSTEM,
-                texts.render("live_chat_started", agent_name=agent.name),
-                channel=CHANNEL,
-            )
+    async def _go_live(
+        self, tx: StoreTransaction, conversation: Conversation, agent: AgentRef, settings: Settings
+    ) -> ChatMessage | None:
+        """Make the conversation live and write the "agent joined" notice, in the visitor's
+        language; None if it was live already. Runs inside a `Store.run` unit."""
+        q = LiveChatQueries(tx)
+        if not await q.change_state(
+            conversation.id, ConversationState.LIVE, allowed_from=STARTABLE
+        ):
+            return None
+        texts = settings.localization.for_language(await q.visitor_language(conversation.id))
+        return await q.append_message(
+            conversation,
+            Author.SYSTEM,
+            texts.render("live_chat_started", agent_name=agent.name),
+            channel=CHANNEL,
+        )
+
+    @staticmethod
+    def _started(conversation: Conversation, agent: AgentRef) -> None:
         log.info("handoff.livechat.started", conversation_id=conversation.id, agent_id=agent.id)
-        return notice
 
     async def _conversation(self, conversation_id: int) -> Conversation:
-        async with self.store.read() as tx:
-            conversation = await ConversationQueries(tx).conversation(conversation_id)
+        conversation = await self.store.run(
+            lambda tx: ConversationQueries(tx).conversation(conversation_id), read_only=True
+        )
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
         return conversation
 
     async def _language(self, conversation_id: int) -> str | None:
-        async with self.store.read() as tx:
-            return await LiveChatQueries(tx).visitor_language(conversation_id)
+        return await self.store.run(
+            lambda tx: LiveChatQueries(tx).visitor_language(conversation_id), read_only=True
+        )
 
     async def _published(self, conversation: Conversation, message: ChatMessage) -> None:
         await self.broker.publish(

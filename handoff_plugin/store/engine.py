@@ -78,22 +78,25 @@ def _sqlite_events(engine: sa.engine.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _writer_engine(engine: AsyncEngine) -> sa.engine.Engine | None:
-    """For an SQLite file: a plain (synchronous) engine on it, for `Store.run()`'s thread."""
+READER_THREADS = 2  # read-only units at once (WAL readers never wait for each other)
+
+
+def _thread_engine(engine: AsyncEngine, connections: int) -> sa.engine.Engine | None:
+    """For an SQLite file: a plain (synchronous) engine on it, for `Store.run()`'s threads."""
     database = engine.url.database or ""
     if engine.dialect.name != "sqlite" or not _is_file(database):
         return None
-    writer = sa.create_engine(
+    synchronous = sa.create_engine(
         engine.url.set(drivername="sqlite"),
-        # One connection, opened and used on the writer thread, closed there by Store.close().
+        # One connection per thread, used on those threads, closed there by Store.close().
         poolclass=QueuePool,
-        pool_size=1,
+        pool_size=connections,
         max_overflow=0,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         future=True,
     )
-    _sqlite_events(writer)
-    return writer
+    _sqlite_events(synchronous)
+    return synchronous
 
 
 class _Unsuspended:
@@ -157,12 +160,14 @@ class Store:
         # the transaction it waits for can never commit (a stall until busy_timeout, then
         # "database is locked"). Other processes still queue on busy_timeout: their loops run.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self._writer_engine = _writer_engine(engine)
-        self._writer = (
-            ThreadPoolExecutor(1, thread_name_prefix="handoff-store-writer")
-            if self._writer_engine is not None
-            else None
-        )
+        self._writer_engine = _thread_engine(engine, 1)
+        self._reader_engine = _thread_engine(engine, READER_THREADS)
+        self._writer = self._readers = None
+        if self._writer_engine is not None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="handoff-store-writer")
+            self._readers = ThreadPoolExecutor(
+                READER_THREADS, thread_name_prefix="handoff-store-reader"
+            )
         self._queued: list[tuple[Callable[[StoreTransaction], Awaitable[Any]], asyncio.Future[Any]]]
         self._queued = []
         self._draining: asyncio.Task[None] | None = None
@@ -191,12 +196,19 @@ class Store:
     async def close(self) -> None:
         self._closed = True
         await self.engine.dispose()
-        writer, self._writer = self._writer, None  # closing twice is fine (servers, then tests)
+        loop = asyncio.get_running_loop()
+        # Closing twice is fine (servers, then tests).
+        writer, readers, self._writer, self._readers = self._writer, self._readers, None, None
         if writer is not None and self._writer_engine is not None:
-            await asyncio.get_running_loop().run_in_executor(writer, self._writer_engine.dispose)
+            await loop.run_in_executor(writer, self._writer_engine.dispose)
             writer.shutdown(wait=True)
+        if readers is not None and self._reader_engine is not None:
+            readers.shutdown(wait=True)  # the pending reads first; disposing closes the rest
+            self._reader_engine.dispose()
 
-    async def run(self, work: Callable[[StoreTransaction], Awaitable[T]]) -> T:
+    async def run(
+        self, work: Callable[[StoreTransaction], Awaitable[T]], *, read_only: bool = False
+    ) -> T:
         """`work(tx)` in a write transaction of its own, committed when this returns. `work`
         may await only the queries it runs in `tx`.
 
@@ -204,8 +216,14 @@ class Store:
         writer thread, each from BEGIN to its COMMIT, in one trip from the event loop. With one
         trip per statement, every statement of a transaction waited a full loop cycle of other
         visitors' turns while holding the write lock, which capped a process at about half the
-        stock channel's turns per second. Elsewhere it is `transaction()`."""
+        stock channel's turns per second. Elsewhere it is `transaction()`.
+
+        `read_only`: a snapshot that writes nothing, like `read()`; on an SQLite file it runs
+        on one of the reader threads in one trip (many reads at once queued for the async
+        pool's few connections, each statement another loop cycle)."""
         self._check_open()
+        if read_only:
+            return await self._read_run(work)
         if self._writer is None:
             async with self.transaction() as tx:
                 return await work(tx)
@@ -252,12 +270,24 @@ class Store:
                 outcomes.append(exc)
         return outcomes
 
+    async def _read_run(self, work: Callable[[StoreTransaction], Awaitable[T]]) -> T:
+        if self._readers is None:
+            async with self.read() as tx:
+                return await work(tx)
+        assert self._reader_engine is not None
+        loop = asyncio.get_running_loop()
+        result, _ = await loop.run_in_executor(self._readers, self._run_one, work, True)
+        return cast(T, result)
+
     def _run_one(
-        self, work: Callable[[StoreTransaction], Awaitable[Any]]
+        self, work: Callable[[StoreTransaction], Awaitable[Any]], read_only: bool = False
     ) -> tuple[Any, StoreTransaction]:
-        assert self._writer_engine is not None
+        engine = self._reader_engine if read_only else self._writer_engine
+        assert engine is not None
         try:
-            conn = self._writer_engine.connect()
+            conn = engine.connect()
+            if read_only:
+                conn = conn.execution_options(**{READ_ONLY: True})
         except sa.exc.DBAPIError as exc:
             log.warning("handoff.store.unavailable", error=type(exc).__name__)
             raise DatabaseUnavailable("the database is unavailable; retry in a moment") from exc
@@ -305,6 +335,7 @@ class Store:
                 yield StoreTransaction(conn, self.clock, self.secrets)
         finally:
             await conn.close()
+
 
 async def open_store(
     url: str, *, clock: Clock = utc_now, upgrade: bool = True, secret_key: str = ""

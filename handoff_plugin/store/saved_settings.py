@@ -103,8 +103,9 @@ class StoredSettings:
 
     async def current(self) -> Settings:
         now = self._monotonic()
-        async with self._store.read() as tx:
-            saved = await SettingsQueries(tx).saved_settings()
+        saved = await self._store.run(
+            lambda tx: SettingsQueries(tx).saved_settings(), read_only=True
+        )
         return self._remember(saved, now)
 
     async def recent(self) -> Settings:
@@ -181,5 +182,6 @@ class StoredSettings:
 
     async def saved(self) -> dict[str, Any]:
         """The overrides saved from the inbox (not the file or env layers)."""
-        async with self._store.read() as tx:
-            return await SettingsQueries(tx).saved_settings()
+        return await self._store.run(
+            lambda tx: SettingsQueries(tx).saved_settings(), read_only=True
+        )

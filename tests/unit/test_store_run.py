@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from handoff_plugin.errors import DatabaseUnavailable
 from handoff_plugin.models import Author, ChatMessage, Conversation
 from handoff_plugin.store import Store, StoreTransaction, open_store
 from handoff_plugin.store.queries.conversations import ConversationQueries
@@ -139,3 +140,38 @@ async def test_a_store_closed_twice_stays_closed_quietly(tmp_path: Path) -> None
     await store.run(visitor_says("gil", "hello"))
     await store.close()
     await store.close()  # the server's stop, then its owner's: no error
+
+
+async def test_a_read_only_unit_sees_what_committed_and_runs_while_a_writer_holds_the_lock(
+    store: Store,
+) -> None:
+    await store.run(visitor_says("hal", "before"))
+
+    async def texts(tx: StoreTransaction) -> list[str | None]:
+        conversation = await ConversationQueries(tx).conversation_by_sender("hal")
+        assert conversation is not None
+        return [m.text for m in await LiveChatQueries(tx).messages_after(conversation.id, 0)]
+
+    async with store.transaction() as tx:  # a write in progress: readers do not wait for it
+        await visitor_says("hal", "uncommitted")(tx)
+        seen = await asyncio.wait_for(store.run(texts, read_only=True), 10)
+    assert seen == ["before"]
+    assert await store.run(texts, read_only=True) == ["before", "uncommitted"]
+
+
+async def test_on_sqlite_a_read_only_unit_that_awaits_anything_else_is_refused(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/handoff.db")
+
+    async def waits(tx: StoreTransaction) -> None:
+        await ConversationQueries(tx).conversation_by_sender("ida")
+        await asyncio.sleep(0)
+
+    try:
+        with pytest.raises(RuntimeError, match="awaited something other than its queries"):
+            await store.run(waits, read_only=True)
+    finally:
+        await store.close()
+    with pytest.raises(DatabaseUnavailable, match="closed"):
+        await store.run(waits, read_only=True)

@@ -172,3 +172,39 @@ async def test_two_visitors_never_see_each_others_messages(
     await sockets.until(1, "a", "b")
     assert sockets.texts("a") == ["for a"]
     assert sockets.texts("b") == ["for b"]
+
+
+async def test_delivered_cursors_are_written_once_per_delay_under_a_steady_flow(
+    service: LiveChatService, sockets: Sockets
+) -> None:
+    """A message arriving during every save must not turn the delayed save into one write
+    per message (it did: the saver looped until nothing was unsaved)."""
+    ticks: asyncio.Queue[None] = asyncio.Queue()
+    saves: list[dict[str, int]] = []
+    delays: list[float] = []
+
+    async def delay(seconds: float) -> None:
+        delays.append(seconds)
+        await ticks.get()
+
+    connections = VisitorConnections(service, sockets, sleep=delay)
+    s = await session(service)
+    await connections.attach("tab", s, None)
+    mark_delivered = service.mark_delivered
+
+    async def save_while_more_arrive(delivered: dict[str, int]) -> None:
+        saves.append(dict(delivered))
+        await mark_delivered(delivered)
+        if len(saves) < 5:  # the next message is delivered while this save is under way
+            await connections.deliver(
+                await service.record_bot_message(s.key, {"text": "."}, None), s.key
+            )
+
+    service.mark_delivered = save_while_more_arrive  # type: ignore[method-assign]
+    await connections.deliver(await service.record_bot_message(s.key, {"text": "1"}, None), s.key)
+    ticks.put_nowait(None)  # one delay passes
+    await wait_until(lambda: len(delays) == 2, what="the saver waiting for the next delay")
+    assert len(saves) == 1 and sockets.seqs("tab") == [1, 2]
+    ticks.put_nowait(None)  # the next delay: the message delivered meanwhile is saved
+    await wait_until(lambda: len(saves) >= 2, what="the second save")
+    assert saves[1] == {s.key: 2}

@@ -47,17 +47,17 @@ def _conversation(row: Row) -> Conversation:
     )
 
 
+# Every turn looks its conversation up: built once (see livechat.py's statements).
+_BY_SENDER = sa.select(conversations).where(conversations.c.sender_id == sa.bindparam("sender_id"))
+
+
 class ConversationQueries:
     def __init__(self, tx: StoreTransaction) -> None:
         self.conn = tx.conn
         self.clock = tx.clock
 
     async def conversation_by_sender(self, sender_id: str) -> Conversation | None:
-        row = (
-            await self.conn.execute(
-                sa.select(conversations).where(conversations.c.sender_id == sender_id)
-            )
-        ).first()
+        row = (await self.conn.execute(_BY_SENDER, {"sender_id": sender_id})).first()
         return _conversation(row) if row else None
 
     async def conversation(self, conversation_id: int) -> Conversation | None:

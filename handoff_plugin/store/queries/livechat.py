@@ -29,6 +29,25 @@ from handoff_plugin.store.tables import (
     messages,
 )
 
+# Every turn runs these: built once, so SQLAlchemy neither rebuilds them nor recomputes their
+# cache keys (that was about half of a turn's database time).
+_COUNT_MESSAGE = (
+    conversations.update()
+    .where(conversations.c.id == sa.bindparam("conversation"))
+    .values(
+        last_seq=conversations.c.last_seq + 1,
+        last_activity_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+    )
+)
+_COUNT_VISITOR_MESSAGE = _COUNT_MESSAGE.values(
+    last_message=sa.bindparam("text"), last_message_at=sa.bindparam("now")
+)
+_LAST_SEQ = sa.select(conversations.c.last_seq).where(
+    conversations.c.id == sa.bindparam("conversation")
+)
+_INSERT_MESSAGE = messages.insert()
+
 
 def _message(row: Row) -> ChatMessage:
     agent = AgentRef(row.agent_id or "", row.agent_name or "") if row.author == "agent" else None
@@ -77,35 +96,26 @@ class LiveChatQueries:
         The counter update locks the conversation's row until commit, so messages of one
         conversation commit in `seq` order: whoever sees message N also sees every message < N."""
         now = self.tx.clock()
-        values: dict[str, Any] = {
-            "last_seq": conversations.c.last_seq + 1,
-            "last_activity_at": now,
-            "updated_at": now,
-        }
-        if author is Author.VISITOR and text:
-            values.update(last_message=text, last_message_at=now)
+        counted = _COUNT_VISITOR_MESSAGE if author is Author.VISITOR and text else _COUNT_MESSAGE
         await self.conn.execute(
-            conversations.update().where(conversations.c.id == conversation.id).values(**values)
+            counted, {"conversation": conversation.id, "now": now, "text": text}
         )
         seq = int(
-            (
-                await self.conn.execute(
-                    sa.select(conversations.c.last_seq).where(conversations.c.id == conversation.id)
-                )
-            ).scalar_one()
+            (await self.conn.execute(_LAST_SEQ, {"conversation": conversation.id})).scalar_one()
         )
         await self.conn.execute(
-            messages.insert().values(
-                conversation_id=conversation.id,
-                seq=seq,
-                author=author.value,
-                agent_id=agent.id if agent else None,
-                agent_name=agent.name if agent else None,
-                text=text,
-                payload=dict(payload) if payload else None,
-                channel=channel,
-                created_at=now,
-            )
+            _INSERT_MESSAGE,
+            {
+                "conversation_id": conversation.id,
+                "seq": seq,
+                "author": author.value,
+                "agent_id": agent.id if agent else None,
+                "agent_name": agent.name if agent else None,
+                "text": text,
+                "payload": dict(payload) if payload else None,
+                "channel": channel,
+                "created_at": now,
+            },
         )
         return ChatMessage(
             conversation_id=conversation.id,
