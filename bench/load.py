@@ -186,7 +186,10 @@ async def visitor_life(
             return visitor
         await bot_turn(visitor, MESSAGES[(n + turns) % len(MESSAGES)], stats)
         turns += 1
-        await asyncio.sleep(random.uniform(0.5, 1.5) * args.think)
+        # Think, but not past the end: a visitor asleep at the deadline is done.
+        await asyncio.sleep(
+            min(random.uniform(0.5, 1.5) * args.think, deadline - margin - time.perf_counter())
+        )
     return visitor
 
 
@@ -205,6 +208,18 @@ async def stored_counts(database_url: str) -> dict[str, int]:
         await store.close()
 
 
+async def report_progress(stats: Stats, t0: float, every: float = 15.0) -> None:
+    """A line every `every` seconds (the run takes minutes): what was done, what failed."""
+    while True:
+        await asyncio.sleep(every)
+        print(
+            f"  {time.perf_counter() - t0:5.0f} s: {stats.operations} operations, "
+            f"{len(stats.bot_ms)} bot replies (p95 {percentile(stats.bot_ms, 95):.0f} ms), "
+            f"{stats.live} live chats, errors {dict(stats.errors) or 0}",
+            flush=True,
+        )
+
+
 async def measure(url: str, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     quiet()
     await add_agent(database_url)
@@ -213,9 +228,25 @@ async def measure(url: str, database_url: str, args: argparse.Namespace) -> dict
     await desk.start()
     stats = Stats()
     t0 = time.perf_counter()
-    lives = [visitor_life(n, url, args, desk, stats, t0) for n in range(args.visitors)]
+    lives = [
+        asyncio.create_task(visitor_life(n, url, args, desk, stats, t0))
+        for n in range(args.visitors)
+    ]
     limit = args.ramp + args.minutes * 60 + 120  # bounded whatever happens
-    visitors = [v for v in await asyncio.wait_for(asyncio.gather(*lives), limit) if v]
+    progress = asyncio.create_task(report_progress(stats, t0))
+    done, unfinished = await asyncio.wait(lives, timeout=limit)
+    progress.cancel()
+    stuck: Counter[str] = Counter()
+    for life in unfinished:  # counted, then stopped: the run ends on time and still reports
+        frames = life.get_stack()
+        stuck[" <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))] += 1
+        life.cancel()
+    for where, count in stuck.most_common(5):
+        print(f"  {count} visitor(s) still waiting in {where}", flush=True)
+    if unfinished:
+        stats.errors["visitor still busy at the time limit"] += len(unfinished)
+        await asyncio.gather(*unfinished, return_exceptions=True)
+    visitors = [v for life in done if (v := life.result()) is not None]
     elapsed = time.perf_counter() - t0
     await desk.close()
     # The server may still be working through a backlog: count until everything is stored or

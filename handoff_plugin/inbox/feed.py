@@ -111,8 +111,9 @@ class EventFeed:
 
     async def start_at_newest(self) -> None:
         """Publish only what is written from now on."""
-        async with self.store.transaction() as tx:
-            self._cursor = await InboxQueries(tx).newest_event_id()
+        self._cursor = await self.store.run(
+            lambda tx: InboxQueries(tx).newest_event_id(), read_only=True
+        )
 
     def wake(self) -> None:
         """Poll now (tests; or a process that knows it just wrote a row)."""
@@ -123,8 +124,12 @@ class EventFeed:
         if self._cursor is None:
             await self.start_at_newest()
         assert self._cursor is not None
-        async with self.store.transaction() as tx:
-            rows = await InboxQueries(tx).events_after(self._cursor)
+        cursor = self._cursor
+        # A read-only unit: polled every interval by every inbox process, it must not take
+        # the write lock the visitors' turns wait for.
+        rows = await self.store.run(
+            lambda tx: InboxQueries(tx).events_after(cursor), read_only=True
+        )
         fresh = [row for row in rows if row.id not in self._seen]
         for row in fresh:
             self._seen.add(row.id)
