@@ -26,6 +26,7 @@ from handoff_plugin.models import (
     Conversation,
     ConversationPage,
     ConversationState,
+    ConversationSummary,
     Cursor,
     EscalationRecord,
     LiveMarker,
@@ -133,11 +134,17 @@ class InboxConversations:
         cursor: Cursor | None = None,
         limit: int = PAGE_SIZE,
     ) -> ConversationPage:
-        async with self.store.transaction() as tx:
+
+        async def read(
+            tx: StoreTransaction,
+        ) -> tuple[list[ConversationSummary], Cursor | None, dict[ConversationState, int], int]:
             q = InboxQueries(tx)
             items, next_cursor = await q.list_conversations(agent.id, status, query, cursor, limit)
-            counts = await q.state_counts()
-            mine = await q.assigned_count(agent.id)
+            return items, next_cursor, await q.state_counts(), await q.assigned_count(agent.id)
+
+        # Read-only, on a reader thread in one trip: a search over many conversations takes
+        # a while and neither holds the write lock nor blocks the event loop meanwhile.
+        items, next_cursor, counts, mine = await self.store.run(read, read_only=True)
         return ConversationPage(
             items,
             next_cursor,
