@@ -344,6 +344,11 @@ sa.Index(
     conversations.c.last_activity_at,
     conversations.c.id,
 )
-sa.Index("ix_conversations_assignee_id", conversations.c.assignee_id)
+# The *Mine* count (assignee, has activity) from the index alone (migration 0009).
+sa.Index(
+    "ix_conversations_assignee_activity",
+    conversations.c.assignee_id,
+    conversations.c.last_activity_at,
+)
 sa.Index("ix_escalations_visitor_id", escalations.c.visitor_id)
 sa.Index("ix_escalations_conversation_id", escalations.c.conversation_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from handoff_plugin.models import Author
+from handoff_plugin.models import Author, VisitorProfile
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries import inbox
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.queries.inbox import InboxQueries, list_query
 from handoff_plugin.store.queries.livechat import LiveChatQueries
@@ -30,6 +31,37 @@ async def test_search_finds_conversations_by_a_piece_of_a_message(store: Store) 
         "ours": [other.id],
         "nothing like it": [],
     }
+
+
+async def test_a_narrow_search_from_its_matches_and_a_broad_one_walking_agree(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few matching conversations: the page is read from them; many: the list is walked newest
+    first. Both give the same rows in the same order, case ignored, by visitor or message."""
+    async with store.transaction() as tx:
+        q = ConversationQueries(tx)
+        for n in range(6):
+            conversation = await q.ensure_conversation(f"v{n}", "rest")
+            email = f"ann.{n}@example.com" if n % 2 else f"bob.{n}@example.com"
+            await q.save_visitor(conversation, VisitorProfile(email=email, first_name="Ann"))
+            text = "my parcel is late" if n < 3 else "hello"
+            await LiveChatQueries(tx).append_message(conversation, Author.VISITOR, text)
+
+    async def search(query: str) -> list[str | None]:
+        async with store.read() as tx:
+            page, _ = await InboxQueries(tx).list_conversations(1, "all", query, None, 10)
+        return [s.email for s in page]
+
+    queries = ("ANN.", "Parcel", "ann", "nobody")
+    from_matches = [await search(query) for query in queries]
+    monkeypatch.setattr(inbox, "SEARCH_FROM_MATCHES", 0)  # every search walks the list
+    assert [await search(query) for query in queries] == from_matches
+    assert from_matches == [
+        ["ann.5@example.com", "ann.3@example.com", "ann.1@example.com"],
+        ["bob.2@example.com", "ann.1@example.com", "bob.0@example.com"],
+        [f"{'ann' if n % 2 else 'bob'}.{n}@example.com" for n in range(5, -1, -1)],
+        [],
+    ]
 
 
 @pytest.mark.slow

@@ -141,31 +141,47 @@ def list_query(
     if status == "mine":
         select = select.where(c.c.assignee_id == agent_id)
     if query:
-        pattern = like_pattern(query)
-        full_name = v.c.first_name + " " + v.c.last_name
-        matching_visitors = sa.select(v.c.id).where(
-            sa.or_(
-                v.c.email.ilike(pattern, escape="\\"),
-                v.c.first_name.ilike(pattern, escape="\\"),
-                v.c.last_name.ilike(pattern, escape="\\"),
-                full_name.ilike(pattern, escape="\\"),
-            )
-        )
-        if trigram_index and len(query) >= 3:
-            indexed = sa.select(messages_fts.c.rowid).where(
-                sa.literal_column("messages_fts").op("MATCH")(fts_phrase(query))
-            )
-            matching_messages = sa.select(messages.c.conversation_id).where(
-                messages.c.id.in_(indexed)
-            )
-        else:
-            matching_messages = sa.select(messages.c.conversation_id).where(
-                messages.c.text.ilike(pattern, escape="\\")
-            )
         select = select.where(
-            sa.or_(c.c.visitor_id.in_(matching_visitors), c.c.id.in_(matching_messages))
+            sa.or_(
+                c.c.visitor_id.in_(_matching_visitors(query, trigram_index)),
+                c.c.id.in_(_matching_messages(query, trigram_index)),
+            )
         )
     return select
+
+
+def _matching_visitors(query: str, sqlite: bool) -> sa.sql.Select:
+    pattern = like_pattern(query)
+    full_name = v.c.first_name + " " + v.c.last_name
+    columns = (v.c.email, v.c.first_name, v.c.last_name, full_name)
+    # SQLite's LIKE already ignores ASCII case, and its lower() folds nothing more, so ILIKE's
+    # lower(x) LIKE lower(p) finds the same rows there at a third of the speed.
+    if sqlite:
+        return sa.select(v.c.id).where(sa.or_(*(x.like(pattern, escape="\\") for x in columns)))
+    return sa.select(v.c.id).where(sa.or_(*(x.ilike(pattern, escape="\\") for x in columns)))
+
+
+def _matching_messages(query: str, trigram_index: bool) -> sa.sql.Select:
+    """The conversations with a message containing `query`."""
+    if trigram_index and len(query) >= 3:
+        indexed = sa.select(messages_fts.c.rowid).where(
+            sa.literal_column("messages_fts").op("MATCH")(fts_phrase(query))
+        )
+        return sa.select(messages.c.conversation_id).where(messages.c.id.in_(indexed))
+    return sa.select(messages.c.conversation_id).where(
+        messages.c.text.ilike(like_pattern(query), escape="\\")
+    )
+
+
+def matching_conversations(query: str, *, trigram_index: bool = False) -> sa.sql.CompoundSelect:
+    """The ids of conversations whose visitor or one of whose messages matches `query`."""
+    by_visitor = sa.select(c.c.id).where(
+        c.c.visitor_id.in_(_matching_visitors(query, trigram_index))
+    )
+    return sa.union(by_visitor, _matching_messages(query, trigram_index))
+
+
+SEARCH_FROM_MATCHES = 2000  # a search with at most this many matching conversations starts there
 
 
 class InboxQueries:
@@ -188,7 +204,18 @@ class InboxQueries:
         Keyset pagination: the next page starts after the last row's (activity, id), read from
         the (state,) activity, id index, so page 2,000 costs what page 1 does."""
         trigram = self.conn.dialect.name == "sqlite"  # migration 0004 made messages_fts
-        select = list_query(agent_id, status, query, trigram_index=trigram).limit(limit + 1)
+        select = list_query(agent_id, status, query, trigram_index=trigram)
+        if query:
+            # A narrow search starts from its matches: walking every conversation newest first
+            # to find two of them read 100,000 rows (~90 ms). A broad one fills a page from
+            # the newest long before that, so it walks.
+            found = matching_conversations(query, trigram_index=trigram).limit(
+                SEARCH_FROM_MATCHES + 1
+            )
+            ids = list((await self.conn.execute(found)).scalars())
+            if len(ids) <= SEARCH_FROM_MATCHES:
+                select = list_query(agent_id, status, None).where(c.c.id.in_(ids))
+        select = select.limit(limit + 1)
         if cursor is not None:
             select = select.where(
                 sa.tuple_(c.c.last_activity_at, c.c.id)
