@@ -36,7 +36,7 @@ class Services:
             await provider.save({kind: {"enabled": False}})
 
         dispatcher = Dispatcher(store, provider, on_disable=turn_off)
-        outbox = Outbox(on_enqueued=dispatcher.wake)
+        outbox = Outbox(on_enqueued=dispatcher.wake_after_reply)
         return cls(
             settings=provider,
             store=store,

@@ -226,7 +226,8 @@ class DeliverySettings(_Section):
     lease_seconds: float = Field(default=120.0, ge=1)
     # How often a dispatcher looks for due deliveries queued by other processes.
     poll_interval: float = Field(default=1.0, gt=0, le=60)
-    # Deliveries in flight at once per process (a slow receiver never blocks the others).
+    # Sends in flight at once per process and notifier kind (a receiver that hangs fills its
+    # own kind's slots, never the others').
     concurrency: int = Field(default=8, ge=1, le=100)
 
     @root_validator(skip_on_failure=True)

@@ -14,6 +14,7 @@ import os
 import random as random_module
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -31,6 +32,8 @@ from handoff_plugin.store.queries.outbox import OutboxQueries
 
 log = structlog.get_logger(__name__)
 
+# Seconds between an escalation's commit and the dispatcher's first look (see wake_after_reply).
+REPLY_GRACE = 0.01
 NotifierFactory = Callable[[str, Settings], Notifier | None]
 # Called when a receiver says it is gone for good (webhook 410): turn that notifier off.
 DisableNotifier = Callable[[str, str], Awaitable[None]]
@@ -69,7 +72,7 @@ class Dispatcher:
         self.on_disable = on_disable
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], str] = {}  # each send and its kind
         self._stopping = False
 
     # -- running in the background ---------------------------------------------------------------
@@ -79,9 +82,20 @@ class Dispatcher:
         return self._task is not None and not self._task.done()
 
     def wake(self) -> None:
-        """Something was queued in this process: look for due rows now, not at the next poll."""
+        """A slot is free or the process stops: look for due rows now, not at the next poll."""
         if self._wake is not None:
             self._wake.set()
+
+    def wake_after_reply(self) -> None:
+        """Something was queued in this process (an escalation committed its outbox rows): look
+        for due rows once the reply that is on its way has left. Woken at once, the claim and
+        the sends would share the event loop with that reply (the visitor's confirmation) and
+        hold it up; `REPLY_GRACE` later it is long gone, and a notification is no later than
+        a person would notice."""
+        try:
+            asyncio.get_running_loop().call_later(REPLY_GRACE, self.wake)
+        except RuntimeError:  # committed outside an event loop (a CLI's own loop has ended)
+            self.wake()
 
     async def start(self) -> None:
         if self.running:
@@ -118,10 +132,9 @@ class Dispatcher:
             try:
                 settings = await self.settings.current()
                 poll_interval = settings.delivery.poll_interval
-                free = settings.delivery.concurrency - len(self._in_flight)
-                for delivery in await self._claim(settings, free):
+                for delivery in await self._claim(settings, Counter(self._in_flight.values())):
                     task = asyncio.create_task(self._deliver(delivery, settings))
-                    self._in_flight.add(task)
+                    self._in_flight[task] = delivery.kind
                     task.add_done_callback(self._done)
             except Exception:  # the database is away, say: log it, keep going
                 log.exception("handoff.dispatcher.error", owner=self.owner)
@@ -131,7 +144,7 @@ class Dispatcher:
                 pass
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
+        self._in_flight.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("handoff.dispatcher.task_failed", error=repr(task.exception()))
         self.wake()  # a slot is free
@@ -141,18 +154,18 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim what is due now and deliver it; returns how many deliveries were attempted."""
         settings = await self.settings.current()
-        claimed = await self._claim(settings, settings.delivery.concurrency)
+        claimed = await self._claim(settings, Counter())
         await asyncio.gather(*(self._deliver(delivery, settings) for delivery in claimed))
         return len(claimed)
 
-    async def _claim(self, settings: Settings, limit: int) -> list[Delivery]:
-        if limit <= 0:
-            return []
+    async def _claim(self, settings: Settings, busy: Counter[str]) -> list[Delivery]:
+        """Due deliveries, up to `delivery.concurrency` sends in flight per notifier kind."""
+        limit = settings.delivery.concurrency
         # Units of work (Store.run): the write lock, which the Rasa process's turns share on
         # SQLite, is held for one trip, not across several of this loop's cycles.
         lease = settings.delivery.lease_seconds
         return await self.store.run(
-            lambda tx: OutboxQueries(tx).claim_due(self.owner, lease, limit)
+            lambda tx: OutboxQueries(tx).claim_due(self.owner, lease, limit, busy=busy)
         )
 
     async def _deliver(self, delivery: Delivery, settings: Settings) -> None:

@@ -286,13 +286,15 @@ class LiveChatService:
                 return notice, message
 
             notice, message = await self.store.run(send)  # one trip (see Store.run)
+            # Stored: on its way to the visitor now, while the tracker catches up (the lock
+            # keeps the tracker's order; a reconnecting visitor replays from the database).
+            if notice is not None:
+                self._started(conversation, agent)
+                await self._state_changed(conversation, ConversationState.LIVE, agent)
+                await self._published(conversation, notice)
+            await self._published(conversation, message)
             events: list[TranscriptEvent] = [Pause(), _said(notice)] if notice else []
             await self.transcript.append(conversation.sender_id, [*events, _said(message)])
-        if notice is not None:
-            self._started(conversation, agent)
-            await self._state_changed(conversation, ConversationState.LIVE, agent)
-            await self._published(conversation, notice)
-        await self._published(conversation, message)
         log.info(
             "handoff.livechat.agent_message",
             conversation_id=conversation.id,

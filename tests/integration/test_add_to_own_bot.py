@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from handoff_plugin.models import AgentRef
 from handoff_plugin.store import open_store
+from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.tables import escalations, visitors
-from tests.integration.conftest import VENV_BIN, Visitor, free_port, wait_until_up
+from tests.integration.conftest import LIVECHAT, VENV_BIN, Visitor, free_port, wait_until_up
 from tests.servers import ACTIONS_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -101,6 +103,53 @@ async def test_documented_steps_make_a_rasa_init_bot_escalate(own_bot: OwnBot) -
     finally:
         await store.close()
     assert [tuple(r) for r in rows] == [("intent", "gus@example.com")]
+
+
+async def test_a_rasa_init_bot_predicts_as_before_after_a_live_chat(own_bot: OwnBot) -> None:
+    """Visitor messages during live chat are logged without NLU (pause_guard); the bot's own
+    policies (TED, memoization, rules, UnexpecTED: Rasa's default config) read the history after
+    End Live Chat and carry on with its stories."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    from handoff_plugin.config.settings import base_layers
+    from handoff_plugin.rasa_bridge import pause_guard
+    from handoff_plugin.services import Services
+    from tests.integration.livechat.harness import start_server, visitor
+
+    agent: Any = Agent.load(
+        str(own_bot.path / "models" / "bot.tar.gz"),
+        action_endpoint=EndpointConfig(own_bot.action_url, token=ACTIONS_TOKEN),
+    )
+    env = {"HANDOFF_DATABASE_URL": own_bot.database_url}
+    services = await Services.create([*base_layers(env, own_bot.path / "none.yml"), LIVECHAT])
+    session_guard = pause_guard._service  # the session-wide test server's, put back after
+    server = await start_server(agent, services, free_port())
+    ann = AgentRef("agent-ann", "Ann")
+    try:
+        async with visitor(server.url) as tab:
+            await tab.say("hello")
+            assert await tab.texts_until_quiet() == ["Hey! How are you?"]
+            async with services.store.transaction() as tx:
+                conversation = await ConversationQueries(tx).conversation_by_sender(tab.sender_id)
+            assert conversation is not None
+            await server.livechat.send_agent_message(conversation.id, ann, "Hi, Ann here.")
+            await tab.texts_until_quiet()
+            await tab.say("I am very sad, my order is lost")
+            await server.handled(tab.sender_id, "I am very sad, my order is lost")
+            assert await server.livechat.end_live_chat(conversation.id, ann)
+            await tab.texts_until_quiet()
+
+            await tab.say("I am sad")
+            assert (await tab.texts_until_quiet())[0] == "Here is something to cheer you up:"
+            await tab.say("yes")
+            assert await tab.texts_until_quiet() == ["Great, carry on!"]
+    finally:
+        await server.stop()
+        pause_guard.uninstall()
+        if session_guard is not None:
+            pause_guard.install(session_guard)
+        await services.close()
 
 
 def test_init_refuses_a_folder_without_a_bot(tmp_path: Path) -> None:

@@ -111,7 +111,8 @@ async def test_delivery_starts_on_the_escalation_not_at_the_next_poll(
         )
     )
     dispatcher = Dispatcher(realtime_store, settings)
-    service = EscalationService(realtime_store, settings, [Outbox(on_enqueued=dispatcher.wake)])
+    outbox = Outbox(on_enqueued=dispatcher.wake_after_reply)  # as the services wire it
+    service = EscalationService(realtime_store, settings, [outbox])
 
     async def all_delivered() -> bool:
         async with realtime_store.transaction() as tx:
@@ -126,6 +127,43 @@ async def test_delivery_starts_on_the_escalation_not_at_the_next_poll(
         await service.escalate(escalation_request())
         await smtp.wait_for(2, timeout=10)
         await slack.wait_for(2, timeout=10)
+        await webhook.wait_for(2, timeout=10)
+    finally:
+        await dispatcher.stop()
+
+
+async def test_a_webhook_receiver_that_hangs_never_holds_up_email_and_slack(
+    realtime_store: Store,
+    database_url: str,
+    smtp: SmtpServer,
+    slack: HttpServer,
+    webhook: HttpServer,
+) -> None:
+    # One send at a time per notifier kind: the hanging webhook takes its own slot only.
+    webhook.reset(Answer(200, delay=60))
+    settings = StaticSettings(
+        build_settings(
+            {
+                "database": {"url": database_url},
+                "email": email_section(smtp),
+                "slack": slack_section(slack),
+                "webhook": webhook_section(webhook, timeout=60),
+                "delivery": {"concurrency": 1, "poll_interval": 60, "lease_seconds": 120},
+            }
+        )
+    )
+    dispatcher = Dispatcher(realtime_store, settings)
+    outbox = Outbox(on_enqueued=dispatcher.wake_after_reply)
+    service = EscalationService(realtime_store, settings, [outbox])
+    await dispatcher.start()
+    try:
+        for _ in range(3):
+            await service.escalate(escalation_request())
+        await webhook.wait_for(1, timeout=10)
+        await smtp.wait_for(3, timeout=10)
+        await slack.wait_for(3, timeout=10)
+        assert len(webhook.requests) == 1  # the first webhook still waits for its answer
+        webhook.reset()  # it answers now: the other two follow
         await webhook.wait_for(2, timeout=10)
     finally:
         await dispatcher.stop()
