@@ -14,10 +14,10 @@ tracker lock of the conversation, so concurrent turns never interleave with them
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -66,18 +66,39 @@ class Said:
 
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = field(default=None, compare=False)
 
 
-TranscriptEvent = Pause | Resume | Said
+@dataclass(frozen=True)
+class Heard:
+    """A visitor's message during live chat (UserUttered: no NLU, the bot does not answer it)."""
+
+    text: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    channel: str | None = None
+    at: datetime | None = field(default=None, compare=False)
+
+
+TranscriptEvent = Pause | Resume | Said | Heard
+# The live chat's lines the tracker does not have yet, after the newest `seq` it holds.
+Missed = Callable[[int], Awaitable[Sequence[TranscriptEvent]]]
 
 
 class Transcript(Protocol):
-    """The conversation's record in Rasa (its tracker), changed only under the tracker lock."""
+    """The conversation's record in Rasa (its tracker), changed only under the tracker lock.
+
+    During live chat its lines are kept in the database only: the tracker gets `Pause` and the
+    lines up to it when live chat starts, and the rest (`missed`) when it ends. Rasa replays a
+    whole tracker to load it (about 0.1 ms an event, and a SQL tracker store reads it on the
+    event loop): one load per message made a long chat slower with every line, for everyone."""
 
     def lock(self, sender_id: str) -> AbstractAsyncContextManager[Any]: ...
 
-    async def append(self, sender_id: str, events: Sequence[TranscriptEvent]) -> None:
-        """Append to the tracker; the caller holds `lock(sender_id)`."""
+    async def append(
+        self, sender_id: str, events: Sequence[TranscriptEvent], *, missed: Missed | None = None
+    ) -> None:
+        """Append `missed(newest seq in the tracker)`, then `events`, to the tracker; the caller
+        holds `lock(sender_id)`."""
 
 
 class WrongChannel(PermissionDenied):
@@ -101,7 +122,15 @@ def _said(message: ChatMessage) -> Said:
     meta: dict[str, Any] = {"author": message.author.value, "seq": message.seq}
     if message.agent is not None:
         meta["agent"] = message.agent.as_json()
-    return Said(message.text or "", {"handoff": meta})
+    return Said(message.text or "", {"handoff": meta}, message.created_at)
+
+
+def _as_logged(message: ChatMessage) -> TranscriptEvent:
+    """A stored line as the tracker logs it: the visitor's as heard, the others' as said."""
+    if message.author is Author.VISITOR:
+        metadata = (message.payload or {}).get("metadata") or {}
+        return Heard(message.text, dict(metadata), message.channel, message.created_at)
+    return _said(message)
 
 
 @dataclass
@@ -286,15 +315,17 @@ class LiveChatService:
                 return notice, message
 
             notice, message = await self.store.run(send)  # one trip (see Store.run)
-            # Stored: on its way to the visitor now, while the tracker catches up (the lock
-            # keeps the tracker's order; a reconnecting visitor replays from the database).
+            # Stored: on its way to the visitor now (a reconnecting visitor replays from the
+            # database); the lock keeps the tracker's order.
             if notice is not None:
                 self._started(conversation, agent)
                 await self._state_changed(conversation, ConversationState.LIVE, agent)
                 await self._published(conversation, notice)
             await self._published(conversation, message)
-            events: list[TranscriptEvent] = [Pause(), _said(notice)] if notice else []
-            await self.transcript.append(conversation.sender_id, [*events, _said(message)])
+            if notice is not None:  # later lines reach the tracker at End Live Chat
+                await self.transcript.append(
+                    conversation.sender_id, [Pause(), _said(notice), _said(message)]
+                )
         log.info(
             "handoff.livechat.agent_message",
             conversation_id=conversation.id,
@@ -332,14 +363,16 @@ class LiveChatService:
         visitor and kept in the transcript; the bot's state is left as it is."""
         conversation = await self._conversation(conversation_id)
 
-        async def tell(tx: StoreTransaction) -> ChatMessage:
-            return await LiveChatQueries(tx).append_message(
-                conversation, Author.SYSTEM, text, channel=CHANNEL
-            )
+        async def tell(tx: StoreTransaction) -> tuple[ChatMessage, bool]:
+            q = LiveChatQueries(tx)
+            notice = await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            live = await q.state_of_sender(conversation.sender_id) is ConversationState.LIVE
+            return notice, live
 
         async with self.transcript.lock(conversation.sender_id):
-            notice = await self.store.run(tell)
-            await self.transcript.append(conversation.sender_id, [_said(notice)])
+            notice, live = await self.store.run(tell)
+            if not live:  # a live chat's lines reach the tracker when it ends
+                await self.transcript.append(conversation.sender_id, [_said(notice)])
         await self._published(conversation, notice)
         return notice
 
@@ -370,11 +403,18 @@ class LiveChatService:
             await ConversationQueries(tx).close_open_escalation(conversation.id)
             return await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
 
+        async def missed(after_seq: int) -> list[TranscriptEvent]:
+            assert notice is not None
+            lines = await self._messages_between(conversation.id, after_seq, notice.seq - 1)
+            return [_as_logged(line) for line in lines]
+
         async with self.transcript.lock(conversation.sender_id):
             notice = await self.store.run(end)
             if notice is None:
                 return False
-            await self.transcript.append(conversation.sender_id, [_said(notice), Resume()])
+            await self.transcript.append(
+                conversation.sender_id, [_said(notice), Resume()], missed=missed
+            )
         log.info("handoff.livechat.ended", conversation_id=conversation.id, agent_id=agent.id)
         await self._state_changed(conversation, ConversationState.BOT, agent)
         await self._published(conversation, notice)
@@ -411,6 +451,19 @@ class LiveChatService:
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
         return conversation
+
+    async def _messages_between(
+        self, conversation_id: int, after_seq: int, until_seq: int
+    ) -> list[ChatMessage]:
+        """Every message with `after_seq < seq <= until_seq`, oldest first (pages of 500)."""
+        found: list[ChatMessage] = []
+        while after_seq < until_seq:
+            page = await self.messages_after(conversation_id, after_seq, until_seq=until_seq)
+            if not page:
+                break
+            found += page
+            after_seq = page[-1].seq
+        return found
 
     async def _language(self, conversation_id: int) -> str | None:
         return await self.store.run(

@@ -9,8 +9,8 @@ reminders and external events go through, under the tracker lock) and asks the l
   `livechat.max_message_length` or the metadata cap is refused on any channel; a message naming
   a conversation that started on another channel is refused (`handoff.channel.mismatch`: a
   session is bound to its channel, so a sender id alone opens nothing). Otherwise the visitor
-  message is recorded; if the conversation is `live` it is logged in the tracker *without* a
-  session check, NLU or prediction, then handed to the agents; otherwise Rasa
+  message is recorded; if the conversation is `live` it is handed to the agents, and Rasa
+  neither parses it nor predicts anything: the tracker gets it when live chat ends; otherwise Rasa
   handles it as usual and every bot message is recorded as it is sent.
 - `handle_reminder`, `trigger_external_user_uttered` (reminders, `/trigger_intent`) and
   `execute_action` (`/conversations/<id>/execute`): skipped while live, so no bot message
@@ -34,7 +34,7 @@ from typing import Any
 import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import BotUttered
 
 from handoff_plugin.livechat.service import LiveChatService, WrongChannel
 from handoff_plugin.models import ConversationState, short_id
@@ -80,27 +80,6 @@ class RecordingOutputChannel(OutputChannel):
         await self.send_response(recipient_id, {"text": text, **kwargs})
 
 
-async def _log_without_reply(processor: MessageProcessor, message: UserMessage) -> None:
-    """The visitor's message in the tracker, but no session start, no prediction and no NLU: a
-    paused conversation stays paused, even on /restart, and a message meant for a person costs
-    no intent classification (10 ms of the event loop each, which every other chat waited for).
-
-    Only the last user message before End Live Chat ever enters a policy's state (no action runs
-    in between), as its text; Rasa's policies (TED, memoization, rules, UnexpecTED) predict the
-    next turn as usual with it (tests/integration/livechat/test_rasa_run.py proves it)."""
-    tracker = await processor.get_tracker(message.sender_id)
-    tracker.update(
-        UserUttered(
-            message.text,
-            input_channel=message.input_channel,
-            message_id=message.message_id,
-            metadata=message.metadata,
-        ),
-        processor.domain,
-    )
-    await processor.save_tracker(tracker)
-
-
 async def _handle_message(processor: MessageProcessor, message: UserMessage) -> Any:
     original = _originals["handle_message"]
     service = _service
@@ -128,7 +107,7 @@ async def _handle_message(processor: MessageProcessor, message: UserMessage) -> 
         )
         return _no_reply(message)
     if conversation.state is ConversationState.LIVE:
-        await _log_without_reply(processor, message)
+        # Kept in the database only: the tracker gets it when live chat ends (Transcript).
         log.info(
             "handoff.livechat.visitor_message_to_agent",
             conversation_id=conversation.id,

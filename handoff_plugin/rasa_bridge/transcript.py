@@ -18,23 +18,49 @@ from rasa.shared.core.events import (
     ConversationPaused,
     ConversationResumed,
     Event,
+    UserUttered,
 )
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from handoff_plugin.errors import Unavailable
-from handoff_plugin.livechat.service import Pause, Resume, Said, TranscriptEvent
+from handoff_plugin.livechat.service import Heard, Missed, Pause, Resume, Said, TranscriptEvent
 
 
 def rasa_events(events: Sequence[TranscriptEvent]) -> list[Event]:
-    """Pause and resume leave the tracker listening (else the bot would stay silent after)."""
+    """Pause and resume leave the tracker listening (else the bot would stay silent after).
+    A visitor's live-chat message is logged as Rasa logs a message it does not parse: text and
+    no intent. Only the last one before End Live Chat ever enters a policy's state (no action
+    runs in between), and Rasa's policies predict the next turn with it as usual
+    (tests/integration/test_add_to_own_bot.py)."""
     out: list[Event] = []
     for event in events:
+        at = event.at.timestamp() if isinstance(event, Said | Heard) and event.at else None
         if isinstance(event, Pause):
             out += [ConversationPaused(), ActionExecuted(ACTION_LISTEN_NAME)]
         elif isinstance(event, Resume):
             out += [ConversationResumed(), ActionExecuted(ACTION_LISTEN_NAME)]
         elif isinstance(event, Said):
-            out.append(BotUttered(event.text, metadata=dict(event.metadata)))
+            out.append(BotUttered(event.text, metadata=dict(event.metadata), timestamp=at))
+        elif isinstance(event, Heard):
+            out.append(
+                UserUttered(
+                    event.text,
+                    input_channel=event.channel,
+                    metadata=dict(event.metadata),
+                    timestamp=at,
+                )
+            )
     return out
+
+
+def newest_seq(tracker: DialogueStateTracker) -> int:
+    """The newest transcript `seq` the tracker holds (lines written by `append`), 0 if none."""
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            seq = ((event.metadata or {}).get("handoff") or {}).get("seq")
+            if isinstance(seq, int):
+                return seq
+    return 0
 
 
 class RasaTranscript:
@@ -50,11 +76,18 @@ class RasaTranscript:
     def lock(self, sender_id: str) -> AbstractAsyncContextManager[Any]:
         return self._ready().lock_store.lock(sender_id)
 
-    async def append(self, sender_id: str, events: Sequence[TranscriptEvent]) -> None:
+    async def append(
+        self, sender_id: str, events: Sequence[TranscriptEvent], *, missed: Missed | None = None
+    ) -> None:
         agent = self._ready()
         processor = agent.processor
         assert processor is not None
         tracker = await processor.fetch_tracker_with_initial_session(sender_id)
+        if missed is not None:
+            synced = newest_seq(tracker)
+            # A tracker with no line of ours (a tracker store emptied since) gets none of the
+            # older ones: it would read them as if they had just been said.
+            events = [*(await missed(synced) if synced else ()), *events]
         for event in rasa_events(events):
             tracker.update(event, agent.domain)
         await processor.save_tracker(tracker)

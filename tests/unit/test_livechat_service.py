@@ -12,7 +12,15 @@ import pytest
 from handoff_plugin.config.settings import Settings, StaticSettings
 from handoff_plugin.errors import InvalidInput, NotFound
 from handoff_plugin.livechat.broker import ConversationEvent, InProcessBroker
-from handoff_plugin.livechat.service import LiveChatService, Pause, Resume, Said, TranscriptEvent
+from handoff_plugin.livechat.service import (
+    Heard,
+    LiveChatService,
+    Missed,
+    Pause,
+    Resume,
+    Said,
+    TranscriptEvent,
+)
 from handoff_plugin.livechat.sessions import SessionSigner
 from handoff_plugin.models import AgentRef, Author, ConversationState
 from handoff_plugin.store import Store
@@ -40,9 +48,15 @@ class FakeTranscript:
             finally:
                 self.locked.discard(sender_id)
 
-    async def append(self, sender_id: str, events: Sequence[TranscriptEvent]) -> None:
+    async def append(
+        self, sender_id: str, events: Sequence[TranscriptEvent], *, missed: Missed | None = None
+    ) -> None:
         assert sender_id in self.locked, "tracker events appended without the tracker lock"
-        self.events.setdefault(sender_id, []).extend(events)
+        recorded = self.events.setdefault(sender_id, [])
+        if missed is not None:
+            seqs = [e.metadata["handoff"]["seq"] for e in recorded if isinstance(e, Said)]
+            recorded.extend(await missed(seqs[-1]) if seqs else ())
+        recorded.extend(events)
 
 
 @pytest.fixture
@@ -160,6 +174,28 @@ async def test_ending_live_chat_hands_back_to_the_bot_and_closes_the_escalation(
     async with service.store.transaction() as tx:
         assert await ConversationQueries(tx).open_escalation(conversation_id) is None
     assert await service.end_live_chat(conversation_id, ANN) is False
+
+
+async def test_a_live_chats_lines_reach_the_tracker_in_order_when_it_ends(
+    service: LiveChatService, transcript: FakeTranscript
+) -> None:
+    conversation_id = await escalated_conversation(service)
+    await service.send_agent_message(conversation_id, ANN, "Hello")
+    await service.record_visitor_message("visitor-1", "my parcel", {"language": "en"}, "rest")
+    await service.send_agent_message(conversation_id, ANN, "Let me check")
+    await service.tell_visitor(conversation_id, "Bob joined the chat.")
+    started = list(transcript.events["visitor-1"])
+    assert [type(e) for e in started] == [Pause, Said, Said]  # the start, then nothing per line
+
+    assert await service.end_live_chat(conversation_id, ANN)
+    ended = transcript.events["visitor-1"][len(started) :]
+    assert ended[0] == Heard("my parcel", {"language": "en"}, "rest")
+    assert [(type(e), getattr(e, "text", None)) for e in ended[1:]] == [
+        (Said, "Let me check"),
+        (Said, "Bob joined the chat."),
+        (Said, "Ann has left the chat. You're back with Assistant."),
+        (Resume, None),
+    ]
 
 
 async def test_the_notices_speak_the_visitors_language(

@@ -81,14 +81,16 @@ async def test_taking_over_tells_the_agent_who_had_it(
     assert told["action"] == "taken_over"
     assert told["previous"]["name"] == "Ann"
     assert told["assignee"]["name"] == "Bob"
-    tracker = inbox.transcript.events[chat.sender_id]  # the visitor is told who answers now
-    assert [e.text for e in tracker if isinstance(e, Said)][
-        -1
-    ] == "Bob from our team has joined the chat."
     status, body = await ann.call("POST", f"api/conversations/{chat.id}/messages", {"text": "x"})
     assert (status, body["assignee"]["name"]) == (409, "Bob")
     status, _ = await bob.call("POST", f"api/conversations/{chat.id}/end")
     assert status == 200
+    # The visitor was told who answers now (the tracker gets a live chat's lines at its end).
+    tracker = inbox.transcript.events[chat.sender_id]
+    assert [e.text for e in tracker if isinstance(e, Said)][-2:] == [
+        "Bob from our team has joined the chat.",
+        "Bob has left the chat. You're back with Test Bot.",
+    ]
     _, detail = await ann.call("GET", f"api/conversations/{chat.id}")
     assert detail["conversation"]["assignee"] is None  # End Live Chat cleared it
     assert detail["assignment"]["action"] == "ended"

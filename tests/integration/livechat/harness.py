@@ -17,7 +17,7 @@ from sanic import Sanic
 from channels.inbox import InboxInput
 from channels.livechat import LiveChatInput
 from handoff_plugin.livechat.service import LiveChatService
-from handoff_plugin.models import Author
+from handoff_plugin.models import Author, ConversationState
 from handoff_plugin.services import Services
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from tests.servers import eventually, serve_sanic
@@ -59,15 +59,20 @@ class RunningServer:
         )
 
     async def handled(self, sender_id: str, *said: str, timeout: float = 15) -> None:
-        """Wait until the visitor's latest messages `said` are kept in the transcript and logged in
-        Rasa's tracker: they arrived and their turn is over, so a bot reply (if any) is already on
-        its way. Tests of silence call this first, or they would also pass on a dropped message."""
+        """Wait until the visitor's latest messages `said` are kept in the transcript and, unless
+        an agent has the chat (its lines reach the tracker when it ends), logged in Rasa's
+        tracker: they arrived and their turn is over, so a bot reply (if any) is already on its
+        way. Tests of silence call this first, or they would also pass on a dropped message."""
         expected = list(said)
 
         async def arrived() -> bool:
             kept = await self.visitor_texts(sender_id)
+            if kept[-len(expected) :] != expected:
+                return False
+            if await self.livechat.state_of(sender_id) is ConversationState.LIVE:
+                return True  # kept and handed to the agents: nothing more happens in the turn
             logged = await self.tracker_user_texts(sender_id)
-            return kept[-len(expected) :] == expected and logged[-len(expected) :] == expected
+            return logged[-len(expected) :] == expected
 
         await eventually(arrived, f"the visitor's {expected} were kept and logged", timeout)
 
