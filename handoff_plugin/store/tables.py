@@ -190,6 +190,7 @@ messages = sa.Table(
     sa.Column("author", sa.String(16), nullable=False),
     sa.Column("agent_id", sa.String(64)),
     sa.Column("agent_name", sa.String(200)),
+    sa.Column("agent_avatar_url", sa.String(2048)),  # migration 0010: the agent's picture then
     sa.Column("text", sa.Text),
     # buttons, image, attachment, elements, custom: Rasa's response shape
     sa.Column("payload", sa.JSON),
@@ -242,6 +243,8 @@ agents = sa.Table(
     sa.Column("presence", sa.String(16), nullable=False, server_default="online"),
     sa.Column("last_seen_at", UtcDateTime),
     sa.Column("last_active_at", UtcDateTime),
+    # Migration 0010: the picture visitors see next to the agent's messages (http(s) URL).
+    sa.Column("avatar_url", sa.String(2048)),
     sa.UniqueConstraint("email", name="uq_agents_email"),
     sqlite_autoincrement=True,  # a removed agent's id is never handed to another
 )
