@@ -26,6 +26,7 @@ from handoff_plugin.channels.wiring import livechat_service, release
 from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.livechat.broker import Subscription
 from handoff_plugin.livechat.connections import VisitorConnections
+from handoff_plugin.livechat.csat import Satisfaction
 from handoff_plugin.livechat.limits import Limits, LocalLimits, VisitorLimits, client_address
 from handoff_plugin.livechat.redis_limits import RedisVisitorLimits
 from handoff_plugin.livechat.service import CHANNEL, LiveChatService
@@ -155,6 +156,7 @@ class _Runtime:
         self.subscription: Subscription | None = None
         self.delivery: asyncio.Task[None] | None = None
         self.typing = VisitorTypingGate()
+        self.satisfaction = Satisfaction(service)
 
 
 class LiveChatInput(InputChannel):
@@ -354,7 +356,9 @@ class LiveChatInput(InputChannel):
                 metadata=parsed.metadata,
             )
             try:
-                await on_new_message(message)
+                # A rating or its comment (livechat/csat.py) is never the bot's to read.
+                if not await runtime.satisfaction.answer(key, parsed.text, parsed.metadata):
+                    await on_new_message(message)
             except Exception:  # the visitor must learn that this message was not handled
                 log.exception("handoff.livechat.turn_failed", session=short_id(key))
                 failed = ProtocolError(

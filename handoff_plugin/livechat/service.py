@@ -325,14 +325,17 @@ class LiveChatService:
             )
         return text
 
-    async def tell_visitor(self, conversation_id: int, text: str) -> ChatMessage:
+    async def tell_visitor(
+        self, conversation_id: int, text: str, payload: Mapping[str, Any] | None = None
+    ) -> ChatMessage:
         """A notice from the desk (queue position, "we'll follow up by email"), shown to the
-        visitor and kept in the transcript; the bot's state is left as it is."""
+        visitor and kept in the transcript; the bot's state is left as it is. `payload` adds
+        what is not text (e.g. `buttons`, in Rasa's response shape)."""
         conversation = await self._conversation(conversation_id)
 
         async def tell(tx: StoreTransaction) -> ChatMessage:
             return await LiveChatQueries(tx).append_message(
-                conversation, Author.SYSTEM, text, channel=CHANNEL
+                conversation, Author.SYSTEM, text, payload, channel=CHANNEL
             )
 
         async with self.transcript.lock(conversation.sender_id):

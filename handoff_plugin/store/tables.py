@@ -355,3 +355,24 @@ sa.Index(
 )
 sa.Index("ix_escalations_visitor_id", escalations.c.visitor_id)
 sa.Index("ix_escalations_conversation_id", escalations.c.conversation_id)
+
+# Satisfaction (CSAT, migration 0010): after End Live Chat the visitor is asked once how it went.
+# `status`: asked (no answer: ignored, never asked again in this conversation) | rated | commented.
+# The agent is copied (id and name as in the transcript), so the rating outlives the account.
+csat_surveys = sa.Table(
+    "csat_surveys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("escalation_id", sa.Integer),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("agent_name", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False, server_default="asked"),
+    sa.Column("rating", sa.Integer),  # 1-5
+    sa.Column("comment", sa.Text),
+    sa.Column("asked_at", UtcDateTime, nullable=False),
+    sa.Column("rated_at", UtcDateTime),
+    sa.Index("ix_csat_surveys_conversation_id", "conversation_id"),
+    sa.Index("ix_csat_surveys_rated_at", "rated_at"),
+    sa.Index("ix_csat_surveys_escalation_id", "escalation_id"),
+)
