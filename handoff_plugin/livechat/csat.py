@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 RATING = re.compile(r"/handoff_csat_([1-5])")
 MAX_COMMENT = 2000
+MAX_AWAITING = 10_000  # visitors who rated and left: the oldest are forgotten beyond this
 
 
 def rating_payload(rating: int) -> str:
@@ -115,6 +116,8 @@ class Satisfaction:
         )
         await self.livechat.tell_visitor(survey.conversation_id, texts.render("csat_thanks"))
         self.awaiting_comment[sender_id] = survey.id
+        while len(self.awaiting_comment) > MAX_AWAITING:  # dicts keep insertion order
+            del self.awaiting_comment[next(iter(self.awaiting_comment))]
         log.info(
             "handoff.csat.rated",
             conversation_id=survey.conversation_id,
