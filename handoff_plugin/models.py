@@ -156,13 +156,20 @@ class AgentRef:
 
     id: str
     name: str
+    avatar_url: str | None = None  # the agent's picture for visitors (http(s)), if they set one
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name}
+        data: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.avatar_url:
+            data["avatar_url"] = self.avatar_url
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AgentRef | None:
-        return cls(str(data["id"]), str(data["name"])) if data else None
+        if not data:
+            return None
+        avatar = data.get("avatar_url")
+        return cls(str(data["id"]), str(data["name"]), str(avatar) if avatar else None)
 
 
 @dataclass(frozen=True)
@@ -306,6 +313,7 @@ class Agent:
     created_at: datetime
     last_login_at: datetime | None
     role: Role = "agent"  # admins also change settings, manage agents and export
+    avatar_url: str | None = None  # shown to visitors next to the agent's messages (migration 0010)
 
     @property
     def is_admin(self) -> bool:
@@ -314,11 +322,19 @@ class Agent:
     @property
     def ref(self) -> AgentRef:
         """How the agent appears in live chat and transcripts."""
-        return AgentRef(str(self.id), self.name)
+        return AgentRef(str(self.id), self.name, self.avatar_url)
 
     def as_json(self) -> dict[str, Any]:
         """The agent as the inbox API shows it (the login answer); never the password."""
-        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+        }
+        if self.avatar_url:
+            data["avatar_url"] = self.avatar_url
+        return data
 
 
 @dataclass(frozen=True)

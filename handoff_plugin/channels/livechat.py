@@ -26,9 +26,11 @@ from handoff_plugin.channels.wiring import livechat_service, release
 from handoff_plugin.config.settings import Settings, load_settings
 from handoff_plugin.livechat.broker import Subscription
 from handoff_plugin.livechat.connections import VisitorConnections
+from handoff_plugin.livechat.csat import Satisfaction
 from handoff_plugin.livechat.limits import Limits, LocalLimits, VisitorLimits, client_address
 from handoff_plugin.livechat.redis_limits import RedisVisitorLimits
 from handoff_plugin.livechat.service import CHANNEL, LiveChatService
+from handoff_plugin.livechat.typing import USER_TYPING, VisitorTypingGate, publish_visitor_typing
 from handoff_plugin.livechat.widget import (
     ERROR_EVENT,
     SESSION_CONFIRM,
@@ -43,17 +45,19 @@ from handoff_plugin.services import Services
 log = structlog.get_logger(__name__)
 
 DEMO_PAGE = Path(__file__).resolve().parent.parent / "web" / "livechat_demo.html"
+ADAPTER_SCRIPT = DEMO_PAGE.parent / "livechat_handoff.js"  # for websites too (README)
 DEMO_ASSETS = {  # served next to the page: /webhooks/livechat/<name>
     "demo.js": (DEMO_PAGE.with_suffix(".js"), "application/javascript"),
     "demo.css": (DEMO_PAGE.with_suffix(".css"), "text/css"),
+    "handoff-webchat.js": (ADAPTER_SCRIPT, "application/javascript"),
 }
 # Like the inbox's: no inline script, nothing from elsewhere. rasa-webchat's bundle injects its
 # CSS as <style> elements (style-loader, no nonce support), so styles need 'unsafe-inline'; CSS
 # cannot run script, and its Google Fonts @import stays blocked (system fonts are used). Its
-# icons and icon font are data: URIs; socket.io polls and upgrades to a websocket on this origin.
+# icons and icon font are data: URIs; agents' pictures (avatar_url) may be anywhere; socket.io polls and upgrades to a websocket on this origin.
 DEMO_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; form-action 'self'; "
+    "img-src 'self' data: https: http:; connect-src 'self'; font-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 DEMO_HEADERS = {
@@ -100,6 +104,7 @@ def render_demo_page(chatbot_name: str, socket_path: str, script_url: str = "web
         config={"socketPath": socket_path, "title": chatbot_name},
         script_url=script_url,
         demo_script_url="demo.js",
+        adapter_script_url="handoff-webchat.js",
         css_url="demo.css",
     )
 
@@ -150,6 +155,8 @@ class _Runtime:
         self.max_length = settings.livechat.max_message_length
         self.subscription: Subscription | None = None
         self.delivery: asyncio.Task[None] | None = None
+        self.typing = VisitorTypingGate()
+        self.satisfaction = Satisfaction(service)
 
 
 class LiveChatInput(InputChannel):
@@ -242,7 +249,10 @@ class LiveChatInput(InputChannel):
 
         for name in DEMO_ASSETS:
             blueprint.add_route(
-                demo_asset(name), f"/{name}", methods=["GET"], name=f"demo_{name[5:]}"
+                demo_asset(name),
+                f"/{name}",
+                methods=["GET"],
+                name="demo_" + name.rsplit(".", 1)[-1] if name.startswith("demo.") else "adapter",
             )
 
         @blueprint.route("/webchat.js", methods=["GET"])
@@ -280,7 +290,11 @@ class LiveChatInput(InputChannel):
             runtime = self._runtime  # once: the server may stop while this awaits
             if runtime is not None:
                 await runtime.limits.socket_closed(sid)
+                conversation_id = runtime.connections.conversation_of(sid)
+                key = runtime.connections.session_of(sid)
                 await runtime.connections.detach(sid)
+                if runtime.typing.forget(sid) and conversation_id and key:  # clear "typing…"
+                    await publish_visitor_typing(runtime.service, conversation_id, key, False)
 
         @sio.on(SESSION_REQUEST)
         async def session_request(sid: str, data: Any = None) -> None:
@@ -301,6 +315,21 @@ class LiveChatInput(InputChannel):
             await emit(SESSION_CONFIRM, {"session_id": opened.token}, sid)
             await runtime.connections.attach(sid, opened.session, last_seq)
 
+        @sio.on(USER_TYPING)
+        async def user_typing(sid: str, data: Any = None) -> None:
+            """The adapter script's `{"typing": true|false}`: shown to the agent as "typing…".
+            Silently dropped when nobody could be watching (no session, no message yet)."""
+            runtime = self._runtime
+            if runtime is None or not isinstance(data, dict):
+                return
+            typing = data.get("typing")
+            key = runtime.connections.session_of(sid)
+            conversation_id = runtime.connections.conversation_of(sid)
+            if not isinstance(typing, bool) or key is None or conversation_id is None:
+                return
+            if runtime.typing.passes(sid, typing):
+                await publish_visitor_typing(runtime.service, conversation_id, key, typing)
+
         @sio.on(USER_UTTERED)
         async def user_uttered(sid: str, data: Any = None) -> None:
             runtime = self._runtime
@@ -316,6 +345,7 @@ class LiveChatInput(InputChannel):
             if isinstance(parsed, ProtocolError):
                 await refuse(sid, parsed, key)
                 return
+            runtime.typing.forget(sid)  # the message ends the typing (the inbox clears it)
             if not runtime.connections.is_stored(key):  # the visitor's first message
                 runtime.connections.stored(await runtime.service.ensure_session(key))
             message = UserMessage(
@@ -326,7 +356,9 @@ class LiveChatInput(InputChannel):
                 metadata=parsed.metadata,
             )
             try:
-                await on_new_message(message)
+                # A rating or its comment (livechat/csat.py) is never the bot's to read.
+                if not await runtime.satisfaction.answer(key, parsed.text, parsed.metadata):
+                    await on_new_message(message)
             except Exception:  # the visitor must learn that this message was not handled
                 log.exception("handoff.livechat.turn_failed", session=short_id(key))
                 failed = ProtocolError(

@@ -178,3 +178,37 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+# The satisfaction question after End Live Chat (CSAT): the question, its five answers (worst
+# first, comma-separated), the thanks for a rating and for a comment.
+_CSAT: dict[str, dict[str, str]] = {
+    "de": {
+        "csat_question": "Wie war's? Bitte bewerte diesen Chat.",
+        "csat_ratings": "Sehr schlecht, Schlecht, Okay, Gut, Sehr gut",
+        "csat_thanks": (
+            "Danke für deine Bewertung! Wenn du uns noch mehr sagen möchtest, schreib es einfach "
+            "in deine nächste Nachricht."
+        ),
+        "csat_comment_thanks": "Danke, wir haben deinen Kommentar an das Team weitergegeben.",
+    },
+    "fr": {
+        "csat_question": "Comment ça s'est passé ? Merci de noter cette conversation.",
+        "csat_ratings": "Très mauvais, Mauvais, Correct, Bien, Excellent",
+        "csat_thanks": (
+            "Merci pour votre note ! Si vous souhaitez nous en dire plus, écrivez-le simplement "
+            "dans votre prochain message."
+        ),
+        "csat_comment_thanks": "Merci, nous avons transmis votre commentaire à l'équipe.",
+    },
+    "es": {
+        "csat_question": "¿Qué tal lo hicimos? Valora este chat, por favor.",
+        "csat_ratings": "Muy mal, Mal, Regular, Bien, Excelente",
+        "csat_thanks": (
+            "¡Gracias por tu valoración! Si quieres contarnos algo más, escríbelo en tu próximo "
+            "mensaje."
+        ),
+        "csat_comment_thanks": "Gracias, hemos pasado tu comentario al equipo.",
+    },
+}
+for _language, _texts in _CSAT.items():
+    BUILTIN_TEXTS[_language].update(_texts)

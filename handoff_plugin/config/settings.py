@@ -259,6 +259,8 @@ class LivechatSettings(_Section):
     session_idle_days: float = Field(default=30.0, gt=0, le=3650)
     # A live chat whose visitor wrote nothing for this many minutes ends by itself (0: never).
     idle_close_after: float = Field(default=30.0, ge=0, le=7 * 24 * 60)
+    # After End Live Chat the visitor is asked once how it went (five answers, then a comment).
+    csat: bool = True
 
     @validator("trusted_proxy_header")
     def _header(cls, value: str) -> str:  # noqa: N805

@@ -38,6 +38,10 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "expected_wait": frozenset({"minutes"}),
     "unanswered": frozenset({"email", "chatbot_name"}),
     "idle_closed": frozenset({"chatbot_name"}),
+    "csat_question": frozenset(),
+    "csat_ratings": frozenset(),
+    "csat_thanks": frozenset(),
+    "csat_comment_thanks": frozenset(),
 }
 
 
@@ -90,6 +94,24 @@ class Texts(_Section):
         "This chat was closed because it was quiet for a while. You're back with "
         "{chatbot_name}; ask for a person again any time."
     )
+
+    csat_question: str = "How did we do? Please rate this chat."
+    csat_ratings: str = "Very poor, Poor, Okay, Good, Excellent"
+    csat_thanks: str = (
+        "Thank you for your rating! If you'd like to tell us more, just write it in your next "
+        "message."
+    )
+    csat_comment_thanks: str = "Thanks, we've passed your comment on to the team."
+
+    @validator("csat_ratings")
+    def _five_ratings(cls, value: str) -> str:  # noqa: N805
+        if len([label for label in value.split(",") if label.strip()]) != 5:
+            raise ValueError("must name the five answers from worst to best, separated by commas")
+        return value
+
+    def csat_labels(self) -> list[str]:
+        """The five answers to the satisfaction question, worst (1) to best (5)."""
+        return [label.strip() for label in self.csat_ratings.split(",") if label.strip()]
 
     @validator("weekdays")
     def _seven_days(cls, value: str) -> str:  # noqa: N805

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -16,7 +16,7 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from handoff_plugin.addresses import normalize_email
+from handoff_plugin.addresses import check_http_url, normalize_email
 from handoff_plugin.errors import HandoffError, InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.inbox.login_throttle import LoginThrottle, account_key, address_key
 from handoff_plugin.models import ROLES, Agent, AgentSession, Role
@@ -77,6 +77,18 @@ def check_role(role: object) -> Role:
         if role == known:
             return known
     raise InvalidInput(f"role must be admin or agent, not {role!r}")
+
+
+def check_avatar_url(value: object) -> str | None:
+    """An http(s) URL of the agent's picture, or None (no picture); InvalidInput otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("avatar_url must be an http(s) URL or null")
+    try:
+        return check_http_url(value.strip(), "https://example.com/ann.png")
+    except ValueError as exc:
+        raise InvalidInput(f"avatar_url {exc}") from None
 
 
 def hash_token(token: str) -> str:
@@ -204,6 +216,17 @@ class AgentService:
             await q.remove(agent.id)
         log.info("handoff.agent.removed", agent_id=agent.id, by_agent_id=me.id)
         return agent
+
+    async def set_avatar(self, agent: Agent, body: object) -> Agent:
+        """`{"avatar_url": "https://..." | null}`: the picture visitors see next to the agent's
+        messages (shown by the adapter script; a plain rasa-webchat shows none)."""
+        if not isinstance(body, dict) or "avatar_url" not in body:
+            raise InvalidInput('send {"avatar_url": "https://..."} or {"avatar_url": null}')
+        avatar_url = check_avatar_url(body["avatar_url"])
+        async with self.store.transaction() as tx:
+            await AgentQueries(tx).set_avatar(agent.id, avatar_url)
+        log.info("handoff.agent.avatar_set", agent_id=agent.id, has_avatar=avatar_url is not None)
+        return replace(agent, avatar_url=avatar_url)
 
     async def set_password(self, email: object, password: object) -> int:
         """Change the password and end the agent's sessions; returns how many were ended."""

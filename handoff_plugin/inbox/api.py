@@ -57,6 +57,7 @@ from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
 from handoff_plugin.inbox.stream import LiveStream
 from handoff_plugin.inbox.team_desk import TeamDesk, parse_presence
+from handoff_plugin.inbox.typing import report_agent_typing
 from handoff_plugin.models import AgentSession, Assignee, Cursor
 from handoff_plugin.store.saved_settings import StoredSettings
 
@@ -131,6 +132,8 @@ class InboxApi:
             ("POST", f"api/conversations/{n}/claim", self.claim, True, False),
             ("POST", f"api/conversations/{n}/release", self.release, True, False),
             ("POST", f"api/conversations/{n}/transfer", self.transfer, True, False),
+            ("POST", f"api/conversations/{n}/typing", self.typing, True, False),
+            ("PUT", "api/profile", self.put_profile, True, False),
             ("GET", "api/settings", self.get_settings, True, False),
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
@@ -313,6 +316,17 @@ class InboxApi:
             call.me.agent, call.id, body.get("agent_email"), body.get("note")
         )
         return json_response({"assignee": new.as_json()})
+
+    async def typing(self, call: Call) -> Result:
+        """`{"typing": true|false}`: the visitor sees "<name> is typing…" (or no longer)."""
+        body = call.request.json() if call.request.body else None
+        typing = await report_agent_typing(self.conversations, call.me.agent, call.id, body)
+        return json_response({"typing": typing})
+
+    async def put_profile(self, call: Call) -> Result:
+        """`{"avatar_url": "https://..." | null}`: the picture visitors see next to my messages."""
+        agent = await self.agents.set_avatar(call.me.agent, call.request.json())
+        return json_response({"agent": agent.as_json()})
 
     # --- settings ---
 

@@ -16,6 +16,7 @@ import structlog
 from handoff_plugin.errors import InvalidInput, NotFound
 from handoff_plugin.inbox.assignment import Assignments
 from handoff_plugin.inbox.feed import ORIGIN
+from handoff_plugin.livechat.csat import Satisfaction
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.models import (
     ROUTING,
@@ -125,6 +126,7 @@ class InboxConversations:
         self.livechat = livechat
         self.origin = origin
         self.assignments = Assignments(store, livechat.broker, origin)
+        self.satisfaction = Satisfaction(livechat)
 
     async def page(
         self,
@@ -286,4 +288,5 @@ class InboxConversations:
                 await q.add_event(
                     "live.ended", conversation_id, self.origin, seq=notice, agent=agent.ref
                 )
+        await self.satisfaction.ask(conversation_id, agent.ref)  # "How did we do?" (once)
         return True

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from handoff_plugin.errors import InvalidInput
 from handoff_plugin.models import EscalationRecord, Trigger, full_name
 from handoff_plugin.store import Store
+from handoff_plugin.store.queries.csat import CsatQueries, Ratings
 from handoff_plugin.store.queries.inbox import InboxQueries
 
 DEFAULT_DAYS = 30
@@ -69,15 +70,19 @@ class Review:
     period: Period
     days: list[Day]  # newest first, only days with escalations
     truncated: bool  # more than MAX_ROWS escalations: narrow the period
+    # Satisfaction (CSAT) given in the period: overall, per day, per agent, per escalation.
+    ratings: Ratings = Ratings(None, {}, [], {})
 
 
 async def review(store: Store, period: Period) -> Review:
     async with store.transaction() as tx:
         rows = await InboxQueries(tx).escalations_between(period.start, period.end, MAX_ROWS + 1)
+        ratings = await CsatQueries(tx).ratings_between(period.start, period.end)
     by_day: dict[date, list[EscalationRecord]] = {}
     for row in rows[:MAX_ROWS]:
         by_day.setdefault(row.created_at.astimezone(timezone.utc).date(), []).append(row)
-    return Review(period, [Day(d, items) for d, items in by_day.items()], len(rows) > MAX_ROWS)
+    days = [Day(d, items) for d, items in by_day.items()]
+    return Review(period, days, len(rows) > MAX_ROWS, ratings)
 
 
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (the
@@ -96,15 +101,17 @@ def to_csv(report: Review) -> str:
     writer = csv.writer(out)
     writer.writerow(
         ["escalation_id", "created_at", "day", "trigger", "trigger_label", "message",
-         "conversation_id", "visitor_email", "visitor_name", "status"]
+         "conversation_id", "visitor_email", "visitor_name", "status", "csat_rating",
+         "csat_comment"]
     )  # fmt: skip
     for day in report.days:
         for e in day.escalations:
+            rating, comment = report.ratings.by_escalation.get(e.id, (None, None))
             writer.writerow(
                 [_cell(v) for v in (
                     e.id, e.created_at.isoformat(timespec="seconds"), day.day.isoformat(),
                     e.trigger.value, TRIGGER_LABELS[e.trigger], e.message, e.conversation_id,
-                    e.email, full_name(e.first_name, e.last_name), e.status,
+                    e.email, full_name(e.first_name, e.last_name), e.status, rating, comment,
                 )]
             )  # fmt: skip
     return out.getvalue()

@@ -170,4 +170,25 @@ def review_json(report: Review) -> dict[str, Any]:
             }
             for d in report.days
         ],
+        "csat": csat_json(report),
+    }
+
+
+def csat_json(report: Review) -> dict[str, Any]:
+    """Satisfaction given in the period: `average` (1-5) and `count`, per day and per agent."""
+    ratings = report.ratings
+
+    def average(value: Any) -> dict[str, Any]:
+        return {"average": value.average, "count": value.count}
+
+    return {
+        "average": ratings.overall.average if ratings.overall else None,
+        "count": ratings.overall.count if ratings.overall else 0,
+        "by_day": [
+            {"day": day.isoformat(), **average(value)}
+            for day, value in sorted(ratings.by_day.items(), reverse=True)
+        ],
+        "by_agent": [
+            {"agent": agent.as_json(), **average(value)} for agent, value in ratings.by_agent
+        ],
     }

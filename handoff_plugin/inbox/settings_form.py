@@ -31,7 +31,7 @@ EDITABLE: dict[str, dict[str, str]] = {
         "unanswered_after": "number",
         "abandon_after": "number",
     },
-    "livechat": {"idle_close_after": "number"},
+    "livechat": {"idle_close_after": "number", "csat": "bool"},
 }
 MAX_TEXT = 2000
 LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?")
@@ -59,6 +59,10 @@ TEXT_LABELS: dict[str, str] = {
     "expected_wait": "Expected wait (shown with enough history)",
     "unanswered": "Nobody answered in time: the team follows up by email",
     "idle_closed": "Live chat closed because the visitor was quiet",
+    "csat_question": "Satisfaction question after End Live Chat",
+    "csat_ratings": "Its five answers, worst to best, comma-separated",
+    "csat_thanks": "Thanks for a rating (invites a comment)",
+    "csat_comment_thanks": "Thanks for a comment",
 }
 SLACK_UNAVAILABLE = (
     "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
@@ -113,7 +117,10 @@ def settings_view(settings: Settings) -> dict[str, Any]:
             "unanswered_after": settings.routing.unanswered_after,
             "abandon_after": settings.routing.abandon_after,
         },
-        "livechat": {"idle_close_after": settings.livechat.idle_close_after},
+        "livechat": {
+            "idle_close_after": settings.livechat.idle_close_after,
+            "csat": settings.livechat.csat,
+        },
         "localization": {
             "default_language": localization.default_language,
             "languages": {

@@ -24,7 +24,8 @@ def sse(event: str, data: dict[str, Any]) -> str:
 
 
 def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
-    """The browser's view of a broker event: `message`, `state`, `assignment` or `resync`."""
+    """The browser's view of a broker event: `message`, `state`, `assignment`, `typing` or
+    `resync`."""
     if event.kind == "message.created" and event.message is not None:
         return "message", event.message.as_json()
     if event.kind == "state.changed" and event.state is not None:
@@ -35,7 +36,18 @@ def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
         }
     if event.kind == "assignment.changed" and event.assignment is not None:
         return "assignment", event.assignment.as_json()
+    if event.kind == "typing" and event.typing is not None:
+        return "typing", typing_data(event)
     return "resync", {}
+
+
+def typing_data(event: ConversationEvent) -> dict[str, Any]:
+    """`typing`: who types in which conversation (`agent` null: the visitor). No text."""
+    return {
+        "conversation_id": event.conversation_id,
+        "typing": bool(event.typing),
+        "agent": event.agent.as_json() if event.agent else None,
+    }
 
 
 _RESYNC = object()  # the backlog was dropped: the browser reloads what it shows

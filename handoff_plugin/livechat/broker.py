@@ -21,7 +21,7 @@ from handoff_plugin.models import AgentRef, Assignment, ChatMessage, Conversatio
 
 log = structlog.get_logger(__name__)
 
-EventKind = Literal["message.created", "state.changed", "assignment.changed", "lagged"]
+EventKind = Literal["message.created", "state.changed", "assignment.changed", "typing", "lagged"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class ConversationEvent:
     state: ConversationState | None = None  # state.changed
     agent: AgentRef | None = None  # state.changed by an agent
     assignment: Assignment | None = None  # assignment.changed
+    # typing: whether someone is typing now; `agent` is the agent, or None for the visitor.
+    # Never stored: a typing event lost on the way only leaves an indicator to time out.
+    typing: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -48,6 +51,8 @@ class ConversationEvent:
             data["agent"] = self.agent.as_json()
         if self.assignment is not None:
             data["assignment"] = self.assignment.detail()
+        if self.typing is not None:
+            data["typing"] = self.typing
         return data
 
     @classmethod
@@ -64,6 +69,7 @@ class ConversationEvent:
                 if data.get("assignment")
                 else None
             ),
+            typing=bool(data["typing"]) if "typing" in data else None,
         )
 
 

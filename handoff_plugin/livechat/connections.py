@@ -19,6 +19,7 @@ import structlog
 
 from handoff_plugin.livechat.broker import ConversationEvent, Subscription
 from handoff_plugin.livechat.service import LiveChatService
+from handoff_plugin.livechat.typing import AGENT_TYPING, agent_typing_event
 from handoff_plugin.livechat.widget import BOT_UTTERED, to_bot_uttered
 from handoff_plugin.models import Author, ChatMessage, LiveChatSession
 
@@ -158,6 +159,22 @@ class VisitorConnections:
             await self.catch_up_all()
         elif event.kind == "message.created" and event.message is not None:
             await self.deliver(event.message, event.sender_id)
+        elif event.kind == "typing":
+            await self.tell_typing(event)
+
+    async def tell_typing(self, event: ConversationEvent) -> None:
+        """An agent's typing, to every socket of the visitor's session in this process."""
+        data = agent_typing_event(event)
+        if data is None:
+            return
+        for sid in self.sockets_of(event.sender_id):
+            await self._emit(AGENT_TYPING, data, sid)
+
+    def conversation_of(self, sid: str) -> int | None:
+        """The conversation of the socket's session (None until the visitor first wrote)."""
+        key = self._session_of.get(sid)
+        state = self._sessions.get(key) if key else None
+        return state.conversation_id if state else None
 
     async def _send(self, state: _Session, sids: Iterable[str], batch: list[ChatMessage]) -> int:
         """Emit each message to the sockets whose cursor is behind it; advance the cursors."""

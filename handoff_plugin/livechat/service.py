@@ -358,14 +358,19 @@ class LiveChatService:
             )
         return text
 
-    async def tell_visitor(self, conversation_id: int, text: str) -> ChatMessage:
+    async def tell_visitor(
+        self, conversation_id: int, text: str, payload: Mapping[str, Any] | None = None
+    ) -> ChatMessage:
         """A notice from the desk (queue position, "we'll follow up by email"), shown to the
-        visitor and kept in the transcript; the bot's state is left as it is."""
+        visitor and kept in the transcript; the bot's state is left as it is. `payload` adds
+        what is not text (e.g. `buttons`, in Rasa's response shape)."""
         conversation = await self._conversation(conversation_id)
 
         async def tell(tx: StoreTransaction) -> tuple[ChatMessage, bool]:
             q = LiveChatQueries(tx)
-            notice = await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            notice = await q.append_message(
+                conversation, Author.SYSTEM, text, payload, channel=CHANNEL
+            )
             live = await q.state_of_sender(conversation.sender_id) is ConversationState.LIVE
             return notice, live
 

@@ -111,6 +111,8 @@ def to_bot_uttered(message: ChatMessage) -> list[dict[str, Any]]:
         carousel = {"template_type": "generic", "elements": list(payload["elements"])}
         parts.append({"attachment": {"type": "template", "payload": carousel}})
     metadata: dict[str, Any] = {"seq": message.seq, "author": message.author.value}
-    if message.agent is not None:
+    if message.agent is not None:  # who is talking (the adapter script shows it)
         metadata["agent_name"] = message.agent.name
+        if message.agent.avatar_url:
+            metadata["agent_avatar_url"] = message.agent.avatar_url
     return [{**part, "metadata": metadata} for part in parts]

@@ -190,6 +190,7 @@ messages = sa.Table(
     sa.Column("author", sa.String(16), nullable=False),
     sa.Column("agent_id", sa.String(64)),
     sa.Column("agent_name", sa.String(200)),
+    sa.Column("agent_avatar_url", sa.String(2048)),  # migration 0010: the agent's picture then
     sa.Column("text", sa.Text),
     # buttons, image, attachment, elements, custom: Rasa's response shape
     sa.Column("payload", sa.JSON),
@@ -242,6 +243,8 @@ agents = sa.Table(
     sa.Column("presence", sa.String(16), nullable=False, server_default="online"),
     sa.Column("last_seen_at", UtcDateTime),
     sa.Column("last_active_at", UtcDateTime),
+    # Migration 0010: the picture visitors see next to the agent's messages (http(s) URL).
+    sa.Column("avatar_url", sa.String(2048)),
     sa.UniqueConstraint("email", name="uq_agents_email"),
     sqlite_autoincrement=True,  # a removed agent's id is never handed to another
 )
@@ -352,3 +355,24 @@ sa.Index(
 )
 sa.Index("ix_escalations_visitor_id", escalations.c.visitor_id)
 sa.Index("ix_escalations_conversation_id", escalations.c.conversation_id)
+
+# Satisfaction (CSAT, migration 0010): after End Live Chat the visitor is asked once how it went.
+# `status`: asked (no answer: ignored, never asked again in this conversation) | rated | commented.
+# The agent is copied (id and name as in the transcript), so the rating outlives the account.
+csat_surveys = sa.Table(
+    "csat_surveys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("escalation_id", sa.Integer),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("agent_name", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False, server_default="asked"),
+    sa.Column("rating", sa.Integer),  # 1-5
+    sa.Column("comment", sa.Text),
+    sa.Column("asked_at", UtcDateTime, nullable=False),
+    sa.Column("rated_at", UtcDateTime),
+    sa.Index("ix_csat_surveys_conversation_id", "conversation_id"),
+    sa.Index("ix_csat_surveys_rated_at", "rated_at"),
+    sa.Index("ix_csat_surveys_escalation_id", "escalation_id"),
+)

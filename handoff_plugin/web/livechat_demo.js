@@ -13,7 +13,7 @@
   ["email", "first_name", "last_name", "phone", "language"].forEach(function (key) {
     if (query.get(key)) { customData[key] = query.get(key); }
   });
-  window.WebChat.default({
+  var options = {
     socketUrl: window.location.origin,
     socketPath: config.socketPath,
     customData: customData,
@@ -23,6 +23,10 @@
     params: { storage: "local" },
     customMessageDelay: function () { return 0; },
     showMessageDate: true
-  }, null);
+  };
+  // The adapter (handoff-webchat.js) adds typing indicators and agents' names; ?plain=1 shows
+  // the widget as any website without the adapter has it.
+  var adapted = window.HandoffWebchat && !query.get("plain");
+  window.WebChat.default(adapted ? window.HandoffWebchat.wrap(options) : options, null);
   status.textContent = "The chat is in the bottom right corner.";
 })();

@@ -23,10 +23,11 @@ def test_the_widget_gets_the_chatbot_name_and_socket_path_unchanged() -> None:
     config = json.loads(data.group(1))
     assert config["title"] == NAME  # the widget shows exactly the configured name
     assert config["socketPath"] == "/chat/socket.io"
-    # the data block, the widget's script and the page's own (a file): nothing else, no inline code
-    assert page.count("</script>") == 3
+    # the data block, the widget's script, the adapter and the page's own (a file): nothing else, no inline code
+    assert page.count("</script>") == 4
     assert re.findall(r"<script(?: [^>]*)?>", page) == [
         '<script type="application/json" id="demo-config">',
         '<script src="webchat.js">',
+        '<script src="handoff-webchat.js">',
         '<script src="demo.js">',
     ]

@@ -30,6 +30,7 @@ def _agent(row: Row) -> Agent:
         created_at=row.created_at,
         last_login_at=row.last_login_at,
         role=row.role,
+        avatar_url=row.avatar_url,
     )
 
 
@@ -102,6 +103,13 @@ class AgentQueries:
             agents.update()
             .where(agents.c.id == agent_id)
             .values(password_hash=password_hash, updated_at=self.tx.clock())
+        )
+
+    async def set_avatar(self, agent_id: int, avatar_url: str | None) -> None:
+        await self.conn.execute(
+            agents.update()
+            .where(agents.c.id == agent_id)
+            .values(avatar_url=avatar_url, updated_at=self.tx.clock())
         )
 
     async def logged_in(self, agent_id: int) -> None:

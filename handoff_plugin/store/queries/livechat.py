@@ -50,7 +50,11 @@ _INSERT_MESSAGE = messages.insert()
 
 
 def _message(row: Row) -> ChatMessage:
-    agent = AgentRef(row.agent_id or "", row.agent_name or "") if row.author == "agent" else None
+    agent = (
+        AgentRef(row.agent_id or "", row.agent_name or "", row.agent_avatar_url)
+        if row.author == "agent"
+        else None
+    )
     return ChatMessage(
         conversation_id=row.conversation_id,
         seq=row.seq,
@@ -111,6 +115,7 @@ class LiveChatQueries:
                 "author": author.value,
                 "agent_id": agent.id if agent else None,
                 "agent_name": agent.name if agent else None,
+                "agent_avatar_url": agent.avatar_url if agent else None,
                 "text": text,
                 "payload": dict(payload) if payload else None,
                 "channel": channel,

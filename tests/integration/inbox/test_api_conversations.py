@@ -163,6 +163,7 @@ async def test_the_conversation_view_has_the_whole_transcript_and_the_visitor(
         ("message", "visitor", "great"),
         ("live.ended", None, "Ann"),
         ("message", "system", "Ann has left the chat. You're back with Test Bot."),
+        ("message", "system", "How did we do? Please rate this chat."),  # livechat.csat
     ]
     escalation = body["timeline"][3]
     assert escalation["trigger"] == "intent"

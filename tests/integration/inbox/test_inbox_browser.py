@@ -248,7 +248,7 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await expect(agent.locator("#settings-status")).to_contain_text("Saved")
     saved = await agent.evaluate("Inbox.api('GET', 'settings')")
     assert saved["routing"]["max_live_chats"] == 2
-    assert saved["livechat"] == {"idle_close_after": 45}
+    assert saved["livechat"] == {"idle_close_after": 45, "csat": True}
 
     # "Send test webhook" shows what the receiver answered.
     await agent.fill("#webhook-url", receiver["url"])

@@ -139,6 +139,8 @@ class WebchatVisitor:
         self.sio.on("session_confirm", self._on_confirm)
         self.sio.on("bot_uttered", self._on_bot)
         self.sio.on("livechat_error", self._on_error)
+        self.agent_typing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sio.on("agent_typing", self.agent_typing.put)
 
     async def _on_confirm(self, data: Any) -> None:
         await self._confirmed.put(data)

@@ -35,6 +35,7 @@
       Inbox.show(error, true);
       return;
     }
+    document.dispatchEvent(new CustomEvent("review:loaded", { detail: data }));  // satisfaction.js
     var summary = document.getElementById("review-summary");
     clear(summary);
     var totals = { intent: 0, fallback: 0, payload: 0 };

@@ -453,6 +453,7 @@
   var source = null;
   function connect() {
     source = new EventSource(Inbox.base + "/api/events", { withCredentials: true });
+    document.dispatchEvent(new CustomEvent("inbox:stream", { detail: source }));  // typing.js
     source.addEventListener("hello", function () {
       Inbox.show(banner, false);
       api("GET", "presence").then(showPresence, function () {});  // the open stream counts
