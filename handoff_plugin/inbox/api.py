@@ -52,6 +52,7 @@ from handoff_plugin.inbox.http import (
     json_response,
     redirect,
 )
+from handoff_plugin.inbox.notes import InboxNotes
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
@@ -120,6 +121,7 @@ class InboxApi:
         self.stopping = stopping
         self.today = today
         self.team = Team(agents, conversations.store)
+        self.notes = InboxNotes(conversations.store, conversations.livechat.broker)
         n = r"([0-9]{1,12})"  # ASCII digits only (\d also matches "³", which int() refuses)
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
@@ -131,6 +133,7 @@ class InboxApi:
             ("POST", f"api/conversations/{n}/claim", self.claim, True, False),
             ("POST", f"api/conversations/{n}/release", self.release, True, False),
             ("POST", f"api/conversations/{n}/transfer", self.transfer, True, False),
+            ("POST", f"api/conversations/{n}/notes", self.add_note, True, False),
             ("GET", "api/settings", self.get_settings, True, False),
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
@@ -313,6 +316,14 @@ class InboxApi:
             call.me.agent, call.id, body.get("agent_email"), body.get("note")
         )
         return json_response({"assignee": new.as_json()})
+
+    async def add_note(self, call: Call) -> Result:
+        """An internal note for the other agents: the visitor never sees it; claims nothing."""
+        body = call.request.json()
+        if not isinstance(body, dict):
+            raise InvalidInput('send {"text": "..."}')
+        note = await self.notes.add(call.me.agent, call.id, body.get("text"))
+        return json_response({"note": note.as_json()}, 201)
 
     # --- settings ---
 

@@ -24,7 +24,7 @@ def sse(event: str, data: dict[str, Any]) -> str:
 
 
 def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
-    """The browser's view of a broker event: `message`, `state`, `assignment` or `resync`."""
+    """The browser's view of a broker event: `message`, `state`, `assignment`, `note` or `resync`."""
     if event.kind == "message.created" and event.message is not None:
         return "message", event.message.as_json()
     if event.kind == "state.changed" and event.state is not None:
@@ -35,6 +35,8 @@ def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
         }
     if event.kind == "assignment.changed" and event.assignment is not None:
         return "assignment", event.assignment.as_json()
+    if event.kind == "note.created" and event.note is not None:
+        return "note", event.note.as_json()
     return "resync", {}
 
 

@@ -17,11 +17,19 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from handoff_plugin.models import AgentRef, Assignment, ChatMessage, ConversationState
+from handoff_plugin.models import (
+    AgentRef,
+    Assignment,
+    ChatMessage,
+    ConversationState,
+    InternalNote,
+)
 
 log = structlog.get_logger(__name__)
 
-EventKind = Literal["message.created", "state.changed", "assignment.changed", "lagged"]
+EventKind = Literal[
+    "message.created", "state.changed", "assignment.changed", "note.created", "lagged"
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class ConversationEvent:
     state: ConversationState | None = None  # state.changed
     agent: AgentRef | None = None  # state.changed by an agent
     assignment: Assignment | None = None  # assignment.changed
+    note: InternalNote | None = None  # note.created: for agents only, never a visitor's socket
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -48,6 +57,8 @@ class ConversationEvent:
             data["agent"] = self.agent.as_json()
         if self.assignment is not None:
             data["assignment"] = self.assignment.detail()
+        if self.note is not None:
+            data["note"] = self.note.as_json()
         return data
 
     @classmethod
@@ -64,6 +75,7 @@ class ConversationEvent:
                 if data.get("assignment")
                 else None
             ),
+            note=InternalNote.from_json(data["note"]) if data.get("note") else None,
         )
 
 
