@@ -34,6 +34,7 @@ from handoff_plugin.inbox.agents import (
     LoginThrottled,
     csrf_matches,
 )
+from handoff_plugin.inbox.canned import CannedReplies
 from handoff_plugin.inbox.conversations import (
     InboxConversations,
     parse_limit,
@@ -122,6 +123,7 @@ class InboxApi:
         self.today = today
         self.team = Team(agents, conversations.store)
         self.notes = InboxNotes(conversations.store, conversations.livechat.broker)
+        self.canned = CannedReplies(conversations.store, settings)
         n = r"([0-9]{1,12})"  # ASCII digits only (\d also matches "³", which int() refuses)
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
@@ -134,6 +136,11 @@ class InboxApi:
             ("POST", f"api/conversations/{n}/release", self.release, True, False),
             ("POST", f"api/conversations/{n}/transfer", self.transfer, True, False),
             ("POST", f"api/conversations/{n}/notes", self.add_note, True, False),
+            ("GET", f"api/conversations/{n}/canned-replies", self.conversation_canned, True, False),
+            ("GET", "api/canned-replies", self.list_canned, True, False),
+            ("POST", "api/canned-replies", self.add_canned, True, False),
+            ("PUT", f"api/canned-replies/{n}", self.update_canned, True, False),
+            ("DELETE", f"api/canned-replies/{n}", self.delete_canned, True, False),
             ("GET", "api/settings", self.get_settings, True, False),
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
@@ -324,6 +331,26 @@ class InboxApi:
             raise InvalidInput('send {"text": "..."}')
         note = await self.notes.add(call.me.agent, call.id, body.get("text"))
         return json_response({"note": note.as_json()}, 201)
+
+    # --- canned replies (every agent reads them; admins change them) ---
+
+    async def list_canned(self, call: Call) -> Result:
+        return json_response(await self.canned.all())
+
+    async def conversation_canned(self, call: Call) -> Result:
+        return json_response(await self.canned.for_conversation(call.me.agent, call.id))
+
+    async def add_canned(self, call: Call) -> Result:
+        reply = await self.canned.add(call.me.agent, call.request.json())
+        return json_response({"reply": reply.as_json()}, 201)
+
+    async def update_canned(self, call: Call) -> Result:
+        reply = await self.canned.update(call.me.agent, call.id, call.request.json())
+        return json_response({"reply": reply.as_json()})
+
+    async def delete_canned(self, call: Call) -> Result:
+        reply = await self.canned.delete(call.me.agent, call.id)
+        return json_response({"removed": reply.as_json()})
 
     # --- settings ---
 
