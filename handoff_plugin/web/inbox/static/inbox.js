@@ -454,6 +454,7 @@
   function onEvent(event) {
     var data = {};
     try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
+    if (window.InboxAlerts) window.InboxAlerts.event(event.type, data);  // alerts.js
     var listed = list.querySelector('[data-id="' + Number(data.conversation_id) + '"]');
     if (event.type === "assignment") onAssignment(data);
     if (event.type === "state" || event.type === "assignment") scheduleList(150);  // moved tabs
