@@ -73,8 +73,8 @@ class EscalationEventWriter:
 
 
 def as_broker_event(event: InboxEvent) -> ConversationEvent:
-    if event.kind == "note.created":
-        note = InternalNote.from_json(event.detail or {})
+    if event.kind == "note.created":  # without its note (never written so): the page reloads
+        note = InternalNote.from_json(event.detail) if event.detail else None
         return ConversationEvent("note.created", event.conversation_id, event.sender_id, note=note)
     if event.kind == "assignment.changed":
         assignment = Assignment.from_detail(

@@ -23,7 +23,7 @@ from tests.integration.livechat.test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.slow
 
-NOTE = "Internal: she already got a refund once, check with billing first."
+NOTE = "Internal: she already got a refund once, check with billing first. <img src=x onerror=alert(1)>"
 
 
 async def test_an_agents_note_is_shown_to_agents_and_never_to_the_visitor(
@@ -96,4 +96,5 @@ async def test_an_agents_note_is_shown_to_agents_and_never_to_the_visitor(
     await item.click()
     await expect(agent.locator("#mode-reply")).to_have_attribute("aria-checked", "true")
     await expect(form).not_to_have_class(re.compile(r"\bcomposer-note\b"))
+    assert await agent.locator("#transcript img").count() == 0  # the note is text, never HTML
     assert pages.dialogs == []
