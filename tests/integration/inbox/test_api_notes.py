@@ -4,13 +4,18 @@ writing one neither claims the conversation nor starts live chat."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
+
+from handoff_plugin.delivery.outbox import Outbox
 from handoff_plugin.inbox.notes import MAX_NOTE_LENGTH, InboxNotes
 from handoff_plugin.livechat.broker import InProcessBroker
 from handoff_plugin.livechat.service import Said
 from handoff_plugin.store.queries.agents import AgentQueries
+from handoff_plugin.store.tables import deliveries
 from tests.integration.inbox.conftest import AgentClient, InboxServer, event_stream
 
 
@@ -147,3 +152,25 @@ async def test_a_note_written_on_another_replica_reaches_agents_here(
     finally:
         await other_store.close()
     assert (note["conversation_id"], note["text"]) == (chat.id, "written elsewhere")
+
+
+async def test_a_note_queues_nothing_for_slack_webhooks_or_email(
+    inbox: InboxServer, ann: AgentClient, receiver: dict[str, Any]
+) -> None:
+    inbox.services.escalations.listeners.append(Outbox())  # as in production (services.py)
+    await inbox.services.settings.save({"webhook": {"enabled": True, "url": receiver["url"]}})
+    chat = await inbox.escalate("zoe")
+    before = await outbox(inbox)
+    assert [kind for kind, _ in before] == ["webhook"]  # the escalation was queued: notifiers on
+
+    status, _ = await ann.call("POST", f"api/conversations/{chat.id}/notes", {"text": "psst"})
+
+    assert status == 201
+    assert await outbox(inbox) == before
+
+
+async def outbox(inbox: InboxServer) -> list[tuple[str, str]]:
+    """Every notification queued for delivery (email, Slack, webhook), with what it says."""
+    async with inbox.store.transaction() as tx:
+        rows = (await tx.conn.execute(sa.select(deliveries.c.kind, deliveries.c.payload))).all()
+    return [(row.kind, json.dumps(row.payload)) for row in rows]
