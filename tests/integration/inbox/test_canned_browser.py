@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from handoff_plugin.store.queries.notes import NoteQueries
 from tests.integration.inbox.conftest import PASSWORD, InboxServer
 from tests.integration.inbox.test_inbox_browser import browser as browser  # noqa: F401
 from tests.integration.livechat.test_browser import ARTIFACTS
@@ -120,3 +121,27 @@ async def test_an_admin_saves_canned_replies_and_an_agent_inserts_one_with_the_k
     await expect(page.locator("#transcript .message-agent")).to_contain_text(
         "Hi Zoe, Ann here. How can I help?"
     )
+
+
+async def test_agents_see_the_canned_replies_but_cannot_change_them(
+    inbox: InboxServer,
+    browser: Browser,  # noqa: F811
+) -> None:
+    async with inbox.store.transaction() as tx:
+        await NoteQueries(tx).add_canned_reply("en", "hours", "Opening hours", "We open at 9.")
+    await inbox.add_agent("bob@example.com", "Bob", "agent")
+    context = await browser.new_context(viewport={"width": 1360, "height": 700})
+    page = await context.new_page()
+    try:
+        await page.goto(f"{inbox.url}/login")
+        await page.fill("#email", "bob@example.com")
+        await page.fill("#password", PASSWORD)
+        await page.click("button[type=submit]")
+        await expect(page.locator("#conversation-list")).to_be_visible()
+        await page.goto(f"{inbox.url}/settings#canned")
+        await expect(page.locator("#canned-list tr")).to_have_count(1)
+        await expect(page.locator("#canned-list")).to_contain_text("We open at 9.")
+        await expect(page.locator("#canned-form")).to_have_count(0)
+        await expect(page.locator("#canned-list button")).to_have_count(0)
+    finally:
+        await context.close()

@@ -76,10 +76,21 @@ async def test_an_agents_note_is_shown_to_agents_and_never_to_the_visitor(
     await expect(form).not_to_have_class(re.compile(r"\bcomposer-note\b"))
     await agent.screenshot(path=str(ARTIFACTS / "inbox-note-timeline.png"))
 
-    # The colleague viewing the conversation sees it without reloading.
+    # The colleague viewing the conversation sees it without reloading, and may answer with a
+    # note of their own though Ann handles the chat (replying is closed to them).
     await expect(colleague.locator("#transcript .note", has_text=NOTE)).to_be_visible(
         timeout=10_000
     )
+    await expect(colleague.locator("#composer-text")).to_be_disabled()
+    await colleague.click("#mode-note")
+    await expect(colleague.locator("#composer-text")).to_be_enabled()
+    await colleague.fill("#composer-text", "Billing says yes, go ahead.")
+    await colleague.click("#send")
+    await expect(agent.locator("#transcript .note", has_text="Billing says yes")).to_be_visible(
+        timeout=10_000
+    )
+    await expect(agent.locator("#transcript .note").last.locator(".author")).to_have_text("Bob")
+    await expect(colleague.locator("#composer-text")).to_be_disabled()  # back to Reply
 
     # The next reply reaches the visitor; the note never did.
     await agent.fill("#composer-text", "I'm checking your order now.")

@@ -78,13 +78,23 @@
     if (shown.length) highlight(0);
   }
 
+  var asked = 0;           // the newest update(): an older one's late answer is dropped
+  var startedAt = null;    // where the "/" being typed is
+  var dismissedAt = null;  // the "/" whose list Escape closed: it stays closed
+
   async function update() {
+    var mine = ++asked;
     var found = currentToken();
-    if (!found) { close(); return; }
-    if (popup.hidden) cache = { id: null, replies: null, pending: null };  // a new "/": fresh replies
+    if (!found) { startedAt = dismissedAt = null; close(); return; }
+    if (found.start !== startedAt) {  // a new "/": fresh replies (an admin may have added some)
+      startedAt = found.start;
+      dismissedAt = null;
+      cache = { id: null, replies: null, pending: null };
+    }
+    if (found.start === dismissedAt) return;
     var all = await replies();
     found = currentToken();  // the agent may have typed on meanwhile
-    if (!found) { close(); return; }
+    if (mine !== asked || !found || found.start === dismissedAt) return;
     token = found;
     shown = all.filter(function (r) {
       return r.shortcut.indexOf(found.query) === 0 || r.title.toLowerCase().split(/\s+/).some(function (word) {
@@ -99,6 +109,7 @@
 
   function insert(reply) {
     if (!token) return;
+    asked++;  // a lookup still under way must not reopen the list
     var before = text.value.slice(0, token.start), after = text.value.slice(token.end);
     text.value = before + reply.text + after;
     var caret = before.length + reply.text.length;
@@ -119,7 +130,7 @@
     if (event.key === "ArrowDown" && shown.length) highlight(active + 1);
     else if (event.key === "ArrowUp" && shown.length) highlight(active - 1);
     else if ((event.key === "Enter" || event.key === "Tab") && shown.length && !event.shiftKey) insert(shown[active]);
-    else if (event.key === "Escape") close();
+    else if (event.key === "Escape") { dismissedAt = token ? token.start : null; asked++; close(); }
     else handled = false;
     if (handled) {
       event.preventDefault();
