@@ -215,6 +215,60 @@ class ChatMessage:
         )
 
 
+@dataclass(frozen=True)
+class InternalNote:
+    """A note an agent left on a conversation for the other agents; the visitor never sees it."""
+
+    id: int
+    conversation_id: int
+    agent: AgentRef
+    text: str
+    created_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """The one JSON shape of a note: the API, the event log, the broker and the SSE stream."""
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "agent": self.agent.as_json(),
+            "text": self.text,
+            "created_at": iso(self.created_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InternalNote:
+        agent = AgentRef.from_json(data.get("agent"))
+        return cls(
+            id=int(data["id"]),
+            conversation_id=int(data["conversation_id"]),
+            agent=agent or AgentRef("", ""),
+            text=str(data["text"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    """A saved reply agents insert with `/shortcut`; `text` may hold placeholders."""
+
+    id: int
+    language: str
+    shortcut: str
+    title: str
+    text: str
+    updated_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "language": self.language,
+            "shortcut": self.shortcut,
+            "title": self.title,
+            "text": self.text,
+            "updated_at": iso(self.updated_at),
+        }
+
+
 # The parts of a Rasa bot response worth keeping beside its text.
 RICH_KEYS = ("quick_replies", "buttons", "image", "attachment", "elements", "custom")
 
@@ -534,7 +588,9 @@ class LiveMarker:
     reason: dict[str, Any] | None = None  # live.ended by itself: {"reason": "idle", "minutes"}
 
 
-EventKind = Literal["escalation.created", "live.started", "live.ended", "assignment.changed"]
+EventKind = Literal[
+    "escalation.created", "live.started", "live.ended", "assignment.changed", "note.created"
+]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from handoff_plugin.inbox.agents import (
     LoginThrottled,
     csrf_matches,
 )
+from handoff_plugin.inbox.canned import CannedReplies
 from handoff_plugin.inbox.conversations import (
     InboxConversations,
     parse_limit,
@@ -52,6 +53,7 @@ from handoff_plugin.inbox.http import (
     json_response,
     redirect,
 )
+from handoff_plugin.inbox.notes import InboxNotes
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
@@ -121,6 +123,8 @@ class InboxApi:
         self.stopping = stopping
         self.today = today
         self.team = Team(agents, conversations.store)
+        self.notes = InboxNotes(conversations.store, conversations.livechat.broker)
+        self.canned = CannedReplies(conversations.store, settings)
         n = r"([0-9]{1,12})"  # ASCII digits only (\d also matches "³", which int() refuses)
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
@@ -134,6 +138,12 @@ class InboxApi:
             ("POST", f"api/conversations/{n}/transfer", self.transfer, True, False),
             ("POST", f"api/conversations/{n}/typing", self.typing, True, False),
             ("PUT", "api/profile", self.put_profile, True, False),
+            ("POST", f"api/conversations/{n}/notes", self.add_note, True, False),
+            ("GET", f"api/conversations/{n}/canned-replies", self.conversation_canned, True, False),
+            ("GET", "api/canned-replies", self.list_canned, True, False),
+            ("POST", "api/canned-replies", self.add_canned, True, False),
+            ("PUT", f"api/canned-replies/{n}", self.update_canned, True, False),
+            ("DELETE", f"api/canned-replies/{n}", self.delete_canned, True, False),
             ("GET", "api/settings", self.get_settings, True, False),
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
@@ -327,6 +337,34 @@ class InboxApi:
         """`{"avatar_url": "https://..." | null}`: the picture visitors see next to my messages."""
         agent = await self.agents.set_avatar(call.me.agent, call.request.json())
         return json_response({"agent": agent.as_json()})
+
+    async def add_note(self, call: Call) -> Result:
+        """An internal note for the other agents: the visitor never sees it; claims nothing."""
+        body = call.request.json()
+        if not isinstance(body, dict):
+            raise InvalidInput('send {"text": "..."}')
+        note = await self.notes.add(call.me.agent, call.id, body.get("text"))
+        return json_response({"note": note.as_json()}, 201)
+
+    # --- canned replies (every agent reads them; admins change them) ---
+
+    async def list_canned(self, call: Call) -> Result:
+        return json_response(await self.canned.all())
+
+    async def conversation_canned(self, call: Call) -> Result:
+        return json_response(await self.canned.for_conversation(call.me.agent, call.id))
+
+    async def add_canned(self, call: Call) -> Result:
+        reply = await self.canned.add(call.me.agent, call.request.json())
+        return json_response({"reply": reply.as_json()}, 201)
+
+    async def update_canned(self, call: Call) -> Result:
+        reply = await self.canned.update(call.me.agent, call.id, call.request.json())
+        return json_response({"reply": reply.as_json()})
+
+    async def delete_canned(self, call: Call) -> Result:
+        reply = await self.canned.delete(call.me.agent, call.id)
+        return json_response({"removed": reply.as_json()})
 
     # --- settings ---
 

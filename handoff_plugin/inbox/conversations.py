@@ -8,7 +8,7 @@ live-chat start/end markers of the transcript in the inbox event log.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
@@ -30,6 +30,7 @@ from handoff_plugin.models import (
     ConversationSummary,
     Cursor,
     EscalationRecord,
+    InternalNote,
     LiveMarker,
     Status,
     Visitor,
@@ -39,6 +40,7 @@ from handoff_plugin.store.queries.assignments import AssignmentQueries
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.queries.desk import DeskQueries
 from handoff_plugin.store.queries.inbox import InboxQueries
+from handoff_plugin.store.queries.notes import NoteQueries
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +62,7 @@ class ConversationDetail:
     # Where the previous page of the transcript ends (`before_seq` to ask for it); None: no more.
     older_before: int | None = None
     is_newest_page: bool = True
+    notes: list[InternalNote] = field(default_factory=list)  # agents' notes on this page
 
     @property
     def first_seen(self) -> datetime:
@@ -191,6 +194,11 @@ class InboxConversations:
                 escalations = [e for e in escalations if e.created_at >= page[0].created_at]
             if before_seq is not None:  # those after this page's last message: on the next
                 escalations = [e for e in escalations if e.created_at < messages[-1].created_at]
+        since = page[0].created_at if older and messages else None  # the same window for notes
+        until = messages[-1].created_at if messages and before_seq is not None else None
+        notes = await self.store.run(
+            lambda tx: NoteQueries(tx).notes(conversation_id, since, until), read_only=True
+        )
         return ConversationDetail(
             conversation,
             visitor,
@@ -202,6 +210,7 @@ class InboxConversations:
             assignment,
             older_before=messages[0].seq if older and messages else None,
             is_newest_page=before_seq is None,
+            notes=notes,
         )
 
     async def mark_read(self, agent: Agent, conversation_id: int, seq: int) -> None:

@@ -15,7 +15,8 @@ a chat) go into the same log; a feed skips the ones its own process wrote, since
 service already published those on the local broker (with a shared broker, `redis.url`, it skips
 every replica's: the Redis broker carried them, or, while Redis was down, told every stream to
 resynchronise). Assignment changes (`assignment.changed`, who handles a conversation now, with
-the action, the agents and a transfer's note in `detail`) travel the same way.
+the action, the agents and a transfer's note in `detail`) and agents' internal notes
+(`note.created`, the note in `detail`) travel the same way.
 
 Row ids only grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), but on PostgreSQL a row
 can commit after a row with a higher id. The feed therefore remembers ids it has not seen below
@@ -35,7 +36,13 @@ import structlog
 
 from handoff_plugin.config.settings import Settings
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
-from handoff_plugin.models import Assignment, ConversationState, Escalation, InboxEvent
+from handoff_plugin.models import (
+    Assignment,
+    ConversationState,
+    Escalation,
+    InboxEvent,
+    InternalNote,
+)
 from handoff_plugin.store import Store
 from handoff_plugin.store.engine import StoreTransaction
 from handoff_plugin.store.queries.inbox import InboxQueries
@@ -66,6 +73,9 @@ class EscalationEventWriter:
 
 
 def as_broker_event(event: InboxEvent) -> ConversationEvent:
+    if event.kind == "note.created":  # without its note (never written so): the page reloads
+        note = InternalNote.from_json(event.detail) if event.detail else None
+        return ConversationEvent("note.created", event.conversation_id, event.sender_id, note=note)
     if event.kind == "assignment.changed":
         assignment = Assignment.from_detail(
             event.conversation_id, event.detail or {}, event.created_at

@@ -14,6 +14,7 @@ from handoff_plugin.models import (
     ConversationPage,
     ConversationSummary,
     EscalationRecord,
+    InternalNote,
     SettingChange,
     iso,
     visitor_display_name,
@@ -91,26 +92,37 @@ def timeline_message(m: ChatMessage) -> dict[str, Any]:
     return {"type": "message", **m.as_json()}
 
 
+def escalation_item(e: EscalationRecord) -> dict[str, Any]:
+    return {
+        "type": "escalation",
+        "created_at": iso(e.created_at),
+        "trigger": e.trigger.value,
+        "trigger_label": TRIGGER_LABELS[e.trigger],
+        "message": e.message,
+        "escalation_id": e.id,
+    }
+
+
+def note_item(note: InternalNote) -> dict[str, Any]:
+    """An agent's internal note: for agents only (the visitor never sees it)."""
+    return {"type": "note", **note.as_json()}
+
+
 def timeline(detail: ConversationDetail) -> list[dict[str, Any]]:
     """Messages in `seq` order, with a marker before each live-chat notice and each escalation
-    placed after the last message written before it."""
+    and internal note placed after the last message written before it."""
     markers = {m.seq: m for m in detail.markers}
-    pending = sorted(detail.escalations, key=lambda e: (e.created_at, e.id))
+    pending: list[tuple[datetime, int, dict[str, Any]]] = sorted(
+        [(e.created_at, e.id, escalation_item(e)) for e in detail.escalations]
+        + [(n.created_at, n.id, note_item(n)) for n in detail.notes],
+        key=lambda entry: (entry[0], entry[2]["type"], entry[1]),
+    )
     items: list[dict[str, Any]] = []
 
     def escalations_until(moment: datetime | None) -> None:
-        while pending and (moment is None or pending[0].created_at < moment):
-            e = pending.pop(0)
-            items.append(
-                {
-                    "type": "escalation",
-                    "created_at": iso(e.created_at),
-                    "trigger": e.trigger.value,
-                    "trigger_label": TRIGGER_LABELS[e.trigger],
-                    "message": e.message,
-                    "escalation_id": e.id,
-                }
-            )
+        """Escalations and agents' notes written before `moment` (None: all that are left)."""
+        while pending and (moment is None or pending[0][0] < moment):
+            items.append(pending.pop(0)[2])
 
     for message in detail.messages:
         escalations_until(message.created_at)

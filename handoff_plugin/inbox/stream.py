@@ -24,8 +24,8 @@ def sse(event: str, data: dict[str, Any]) -> str:
 
 
 def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
-    """The browser's view of a broker event: `message`, `state`, `assignment`, `typing` or
-    `resync`."""
+    """The browser's view of a broker event: `message`, `state`, `assignment`, `typing`,
+    `note` or `resync`."""
     if event.kind == "message.created" and event.message is not None:
         return "message", event.message.as_json()
     if event.kind == "state.changed" and event.state is not None:
@@ -38,6 +38,8 @@ def event_data(event: ConversationEvent) -> tuple[str, dict[str, Any]]:
         return "assignment", event.assignment.as_json()
     if event.kind == "typing" and event.typing is not None:
         return "typing", typing_data(event)
+    if event.kind == "note.created" and event.note is not None:
+        return "note", event.note.as_json()
     return "resync", {}
 
 

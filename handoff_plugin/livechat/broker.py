@@ -17,11 +17,19 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from handoff_plugin.models import AgentRef, Assignment, ChatMessage, ConversationState
+from handoff_plugin.models import (
+    AgentRef,
+    Assignment,
+    ChatMessage,
+    ConversationState,
+    InternalNote,
+)
 
 log = structlog.get_logger(__name__)
 
-EventKind = Literal["message.created", "state.changed", "assignment.changed", "typing", "lagged"]
+EventKind = Literal[
+    "message.created", "state.changed", "assignment.changed", "typing", "note.created", "lagged"
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class ConversationEvent:
     # typing: whether someone is typing now; `agent` is the agent, or None for the visitor.
     # Never stored: a typing event lost on the way only leaves an indicator to time out.
     typing: bool | None = None
+    note: InternalNote | None = None  # note.created: for agents only, never a visitor's socket
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -53,6 +62,8 @@ class ConversationEvent:
             data["assignment"] = self.assignment.detail()
         if self.typing is not None:
             data["typing"] = self.typing
+        if self.note is not None:
+            data["note"] = self.note.as_json()
         return data
 
     @classmethod
@@ -70,6 +81,7 @@ class ConversationEvent:
                 else None
             ),
             typing=bool(data["typing"]) if "typing" in data else None,
+            note=InternalNote.from_json(data["note"]) if data.get("note") else None,
         )
 
 

@@ -376,3 +376,33 @@ csat_surveys = sa.Table(
     sa.Index("ix_csat_surveys_rated_at", "rated_at"),
     sa.Index("ix_csat_surveys_escalation_id", "escalation_id"),
 )
+
+# --- Agents' internal notes and the team's canned replies (migration 0011) ---
+
+# A note an agent leaves on a conversation for the other agents: never part of the transcript the
+# visitor, Rasa, Slack or a webhook sees (it is not a `messages` row). The author is copied (id and
+# name) so the note outlives the agent.
+conversation_notes = sa.Table(
+    "conversation_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("agent_id", sa.Integer),
+    sa.Column("agent_name", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_conversation_notes_conversation_id", "conversation_id", "created_at"),
+)
+
+# Saved replies an agent inserts with `/shortcut`: one per (language, shortcut).
+canned_replies = sa.Table(
+    "canned_replies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("shortcut", sa.String(32), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("language", "shortcut"),
+)

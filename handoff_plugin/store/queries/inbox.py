@@ -406,10 +406,11 @@ class InboxQueries:
         )
 
     async def prune_events(self, before: datetime) -> int:
-        """Forget escalation notices older than `before` (live-chat markers stay: transcripts)."""
+        """Forget escalation and note notices older than `before` (live-chat markers stay:
+        transcripts; the notes themselves are in `conversation_notes`)."""
         result = await self.conn.execute(
             inbox_events.delete()
-            .where(inbox_events.c.kind == "escalation.created")
+            .where(inbox_events.c.kind.in_(["escalation.created", "note.created"]))
             .where(inbox_events.c.created_at < before)
         )
         return int(result.rowcount or 0)

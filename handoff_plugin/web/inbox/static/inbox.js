@@ -143,6 +143,7 @@
   }
 
   function timelineItem(item, visitorName) {
+    if (item.type === "note") return noteItem(item);
     if (item.type === "escalation") {
       return el("li", { className: "marker marker-escalation" },
         el("span", { className: "marker-title", text: "Escalated · " + item.trigger_label }),
@@ -170,6 +171,16 @@
         el("span", { className: "author", text: authorLabel(item, visitorName) }),
         el("time", { text: Inbox.time(item.created_at), datetime: item.created_at })),
       el("span", { className: "bubble" }, el("span", { className: "text", text: text }), buttonsOf(item.payload)));
+  }
+
+  // An agent's internal note: only agents see it (never sent to the visitor).
+  function noteItem(item) {
+    return el("li", { className: "note", dataset: { noteId: String(item.id) } },
+      el("span", { className: "meta" },
+        el("span", { className: "note-label", text: "Internal note" }),
+        el("span", { className: "author", text: item.agent ? item.agent.name : "Agent" }),
+        el("time", { text: Inbox.time(item.created_at), datetime: item.created_at })),
+      el("span", { className: "note-text", text: item.text }));
   }
 
   function detail(label, value) {
@@ -239,6 +250,7 @@
     if (!data.timeline.length) transcript.appendChild(el("li", { className: "muted", text: "No messages yet." }));
     if (!keepScroll || atBottom) transcript.scrollTop = transcript.scrollHeight;
     renderVisitor(data);
+    if (window.InboxComposer) window.InboxComposer.rendered(data);
     Inbox.show(document.getElementById("placeholder"), false);
     Inbox.show(document.getElementById("conversation"), true);
     document.querySelectorAll(".conversation-item").forEach(function (item) {
@@ -371,6 +383,7 @@
     view.olderCursor = null;
     if (push) window.history.pushState({ id: id }, "", Inbox.base + "/conversations/" + id + window.location.search);
     document.getElementById("composer-text").value = "";
+    if (window.InboxComposer) window.InboxComposer.reset();  // back to Reply
     Inbox.show(document.getElementById("composer-error"), false);
     loadConversation(id, false);
     loadTeammates();  // who is there now, for the transfer list
@@ -441,6 +454,7 @@
   function onEvent(event) {
     var data = {};
     try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
+    if (window.InboxAlerts) window.InboxAlerts.event(event.type, data);  // alerts.js
     var listed = list.querySelector('[data-id="' + Number(data.conversation_id) + '"]');
     if (event.type === "assignment") onAssignment(data);
     if (event.type === "state" || event.type === "assignment") scheduleList(150);  // moved tabs
@@ -463,6 +477,7 @@
     source.addEventListener("message", onEvent);
     source.addEventListener("state", onEvent);
     source.addEventListener("assignment", onEvent);
+    source.addEventListener("note", onEvent);
     source.addEventListener("resync", function () { scheduleList(); scheduleConversation(); });
     source.addEventListener("logout", function () { source.close(); Inbox.toLogin(); });
     source.onerror = function () {
@@ -504,5 +519,9 @@
   selectTab(view.status);
   if (view.openId) openConversation(view.openId, false);
   connect();
-  window.InboxPage = { view: view, source: function () { return source; } };
+  window.InboxPage = {
+    view: view,
+    source: function () { return source; },
+    reload: function () { return view.openId ? loadConversation(view.openId, false) : null; }
+  };
 })();
