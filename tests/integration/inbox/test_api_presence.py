@@ -167,4 +167,4 @@ async def test_team_desk_settings_are_validated_and_saved(ann: AgentClient) -> N
         "abandon_after": 24,
     }
     assert saved["presence"] == {"away_after": 15}
-    assert saved["livechat"] == {"idle_close_after": 45}
+    assert saved["livechat"] == {"idle_close_after": 45, "csat": True, "transcript_email": False}
