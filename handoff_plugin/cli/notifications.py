@@ -51,7 +51,8 @@ def add_commands(commands: Any) -> None:
 
 def dispatcher_warning(settings: Settings) -> str | None:
     """Notifications are on but the action server could not start the dispatcher: say so."""
-    if not enabled_kinds(settings) or importlib.util.find_spec("rasa_sdk_plugins") is not None:
+    sending = enabled_kinds(settings) or settings.livechat.transcript_email
+    if not sending or importlib.util.find_spec("rasa_sdk_plugins") is not None:
         return None
     return (
         "handoff: warning: notifications are on but the package rasa_sdk_plugins is not "
@@ -105,12 +106,12 @@ async def _list(args: argparse.Namespace) -> int:
         print("no deliveries" + (f" with status {status.value}" if status else ""))
         return 0
     print(
-        f"{'ID':>5}  {'ESCALATION':>10}  {'KIND':<8} {'STATUS':<10} {'TRIES':>5}  "
+        f"{'ID':>5}  {'ESCALATION':>10}  {'KIND':<10} {'STATUS':<10} {'TRIES':>5}  "
         f"{'WHEN (UTC)':<25}  DETAIL"
     )
     for d in rows:
         print(
-            f"{d.id:>5}  {d.escalation_id:>10}  {d.kind:<8} {d.status.value:<10} "
+            f"{d.id:>5}  {d.escalation_id:>10}  {d.kind:<10} {d.status.value:<10} "
             f"{d.attempts:>5}  {_next_step(d):<25}  {_short(d.last_error, 70)}"
         )
     return 0
@@ -125,7 +126,7 @@ async def _show(delivery_id: int) -> int:
     print(f"delivery {delivery.id}: {delivery.kind} for escalation {delivery.escalation_id}")
     print(f"  status:     {delivery.status.value} ({_next_step(delivery)} UTC)")
     print(f"  webhook-id: {delivery.webhook_id}")
-    if delivery.kind == "email":
+    if delivery.kind in ("email", "transcript"):
         print(f"  to:         {recipients}")
     print(f"  queued:     {_when(delivery.queued_at)} UTC")
     if delivery.last_error:

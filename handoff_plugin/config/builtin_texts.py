@@ -212,3 +212,29 @@ _CSAT: dict[str, dict[str, str]] = {
 }
 for _language, _texts in _CSAT.items():
     BUILTIN_TEXTS[_language].update(_texts)
+
+# The transcript emailed to the visitor after End Live Chat (livechat.transcript_email).
+_TRANSCRIPT: dict[str, dict[str, str]] = {
+    "de": {
+        "transcript_subject": "Dein Chat mit {chatbot_name}",
+        "transcript_heading": "Hier ist eine Kopie deines Chats mit {chatbot_name} vom {date}.",
+        "transcript_times": "Alle Uhrzeiten in {timezone}.",
+        "transcript_you": "Du",
+    },
+    "fr": {
+        "transcript_subject": "Votre conversation avec {chatbot_name}",
+        "transcript_heading": (
+            "Voici une copie de votre conversation avec {chatbot_name} du {date}."
+        ),
+        "transcript_times": "Les heures sont indiquées en {timezone}.",
+        "transcript_you": "Vous",
+    },
+    "es": {
+        "transcript_subject": "Tu chat con {chatbot_name}",
+        "transcript_heading": "Aquí tienes una copia de tu chat con {chatbot_name} del {date}.",
+        "transcript_times": "Las horas se muestran en {timezone}.",
+        "transcript_you": "Tú",
+    },
+}
+for _language, _texts in _TRANSCRIPT.items():
+    BUILTIN_TEXTS[_language].update(_texts)

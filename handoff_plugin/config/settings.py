@@ -261,6 +261,9 @@ class LivechatSettings(_Section):
     idle_close_after: float = Field(default=30.0, ge=0, le=7 * 24 * 60)
     # After End Live Chat the visitor is asked once how it went (five answers, then a comment).
     csat: bool = True
+    # At End Live Chat the visitor gets the chat's transcript by email (the email section's SMTP
+    # server, even with team email notifications off), through the outbox.
+    transcript_email: bool = False
 
     @validator("trusted_proxy_header")
     def _header(cls, value: str) -> str:  # noqa: N805

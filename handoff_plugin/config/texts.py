@@ -42,6 +42,10 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "csat_ratings": frozenset(),
     "csat_thanks": frozenset(),
     "csat_comment_thanks": frozenset(),
+    "transcript_subject": frozenset({"chatbot_name"}),
+    "transcript_heading": frozenset({"chatbot_name", "date"}),
+    "transcript_times": frozenset({"timezone"}),
+    "transcript_you": frozenset(),
 }
 
 
@@ -102,6 +106,12 @@ class Texts(_Section):
         "message."
     )
     csat_comment_thanks: str = "Thanks, we've passed your comment on to the team."
+
+    # The transcript emailed to the visitor after End Live Chat (livechat.transcript_email).
+    transcript_subject: str = "Your chat with {chatbot_name}"
+    transcript_heading: str = "Here is a copy of your chat with {chatbot_name} on {date}."
+    transcript_times: str = "Times are shown in {timezone}."
+    transcript_you: str = "You"
 
     @validator("csat_ratings")
     def _five_ratings(cls, value: str) -> str:  # noqa: N805

@@ -31,7 +31,7 @@ EDITABLE: dict[str, dict[str, str]] = {
         "unanswered_after": "number",
         "abandon_after": "number",
     },
-    "livechat": {"idle_close_after": "number", "csat": "bool"},
+    "livechat": {"idle_close_after": "number", "csat": "bool", "transcript_email": "bool"},
 }
 MAX_TEXT = 2000
 LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?")
@@ -63,6 +63,10 @@ TEXT_LABELS: dict[str, str] = {
     "csat_ratings": "Its five answers, worst to best, comma-separated",
     "csat_thanks": "Thanks for a rating (invites a comment)",
     "csat_comment_thanks": "Thanks for a comment",
+    "transcript_subject": "Subject of the transcript emailed to the visitor",
+    "transcript_heading": "Its first line ({date}: the day the chat ended)",
+    "transcript_times": "Its note on the time zone of the times shown",
+    "transcript_you": "How the visitor's lines are labelled in it",
 }
 SLACK_UNAVAILABLE = (
     "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
@@ -120,6 +124,7 @@ def settings_view(settings: Settings) -> dict[str, Any]:
         "livechat": {
             "idle_close_after": settings.livechat.idle_close_after,
             "csat": settings.livechat.csat,
+            "transcript_email": settings.livechat.transcript_email,
         },
         "localization": {
             "default_language": localization.default_language,

@@ -27,6 +27,7 @@ from handoff_plugin.config.texts import Texts
 from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
 from handoff_plugin.livechat.sessions import SessionSigner
+from handoff_plugin.livechat.transcript_email import queue_transcript
 from handoff_plugin.livechat.widget import MAX_METADATA_BYTES
 from handoff_plugin.models import (
     AgentRef,
@@ -406,7 +407,10 @@ class LiveChatService:
             ):
                 return None
             await ConversationQueries(tx).close_open_escalation(conversation.id)
-            return await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            ended = await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            if settings.livechat.transcript_email:  # queued with the end, so never lost
+                await queue_transcript(tx, conversation, ended, settings, texts)
+            return ended
 
         async def missed(after_seq: int) -> list[TranscriptEvent]:
             assert notice is not None

@@ -10,6 +10,11 @@ from handoff_plugin.config.settings import Settings
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification, Notifier, Outcome
 from handoff_plugin.delivery.notifiers.email import ConsoleEmailNotifier, EmailNotifier
 from handoff_plugin.delivery.notifiers.slack import SlackNotifier
+from handoff_plugin.delivery.notifiers.transcript import (
+    TRANSCRIPT_KIND,
+    ConsoleTranscriptNotifier,
+    TranscriptNotifier,
+)
 from handoff_plugin.delivery.notifiers.webhook import WebhookNotifier
 
 KINDS = ("email", "slack", "webhook")
@@ -33,7 +38,15 @@ def enabled_kinds(settings: Settings) -> list[str]:
 def build_notifier(
     kind: str, settings: Settings, clock: Callable[[], datetime] = utc_now
 ) -> Notifier | None:
-    """The notifier for `kind` configured by `settings`, or None if it is turned off."""
+    """The notifier for `kind` configured by `settings`, or None if it is turned off.
+
+    A visitor's transcript (queued only while `livechat.transcript_email` was on) is always
+    sent, through the email section's SMTP server even with team emails (`email.enabled`) off:
+    the visitor was promised it when the live chat ended."""
+    if kind == TRANSCRIPT_KIND:
+        if not settings.email.smtp_host:
+            return ConsoleTranscriptNotifier(settings.email)
+        return TranscriptNotifier(settings.email)
     if kind not in enabled_kinds(settings):
         return None
     if kind == "email":

@@ -58,6 +58,7 @@ _templates = Environment(
 )
 _templates.filters["lines"] = _lines
 _templates.filters["br"] = _br
+TEMPLATE_ENV = _templates  # shared with the visitor's transcript (transcript.py)
 
 
 def subject(notification: Notification) -> str:
@@ -110,14 +111,19 @@ def build_message(notification: Notification, settings: EmailSettings) -> EmailM
 
 class EmailNotifier:
     kind = "email"
+    # What to check when the server refuses every recipient for good.
+    recipients_hint = "Check HANDOFF_EMAIL_RECIPIENTS"
 
     def __init__(self, settings: EmailSettings, transport: SmtpTransport | None = None) -> None:
         self.settings = settings
         self.transport = transport or AiosmtplibTransport(settings)
 
+    def build(self, notification: Notification) -> EmailMessage:
+        return build_message(notification, self.settings)
+
     async def send(self, notification: Notification) -> DeliveryResult:
         settings = self.settings
-        message = build_message(notification, settings)
+        message = self.build(notification)
         try:
             refused = await self.transport.send(
                 message, sender=settings.from_address, recipients=notification.recipients
@@ -129,7 +135,7 @@ class EmailNotifier:
             if any(400 <= r.code < 500 for r in error.recipients):
                 return DeliveryResult.retry(f"recipients refused for now: {said}")
             return DeliveryResult.failed(
-                f"recipients refused: {said}. Check HANDOFF_EMAIL_RECIPIENTS", None
+                f"recipients refused: {said}. {self.recipients_hint}", None
             )
         except aiosmtplib.SMTPResponseException as error:
             said = f"SMTP {error.code} {error.message}".strip()
@@ -182,8 +188,11 @@ class ConsoleEmailNotifier:
         self.settings = settings
         self.stream = stream
 
+    def build(self, notification: Notification) -> EmailMessage:
+        return build_message(notification, self.settings)
+
     async def send(self, notification: Notification) -> DeliveryResult:
-        message = build_message(notification, self.settings)
+        message = self.build(notification)
         body = message.get_body(("plain",))
         text = body.get_content() if body is not None else ""
         headers = "\n".join(

@@ -155,6 +155,18 @@ class ConversationQueries:
         row = (await self.conn.execute(query)).first()
         return await self._escalation(row) if row else None
 
+    async def latest_escalation(self, conversation_id: int) -> Escalation | None:
+        """The conversation's newest escalation, open or closed (the open one if there is one)."""
+        query = (
+            sa.select(escalations, conversations.c.last_message)
+            .join(conversations, conversations.c.id == escalations.c.conversation_id)
+            .where(escalations.c.conversation_id == conversation_id)
+            .order_by(escalations.c.id.desc())
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        return await self._escalation(row) if row else None
+
     async def escalation(self, escalation_id: int) -> Escalation | None:
         query = (
             sa.select(escalations, conversations.c.last_message)

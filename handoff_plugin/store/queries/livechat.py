@@ -173,6 +173,12 @@ class LiveChatQueries:
 
     async def visitor_language(self, conversation_id: int) -> str | None:
         """The `language` the website passed with the visitor's newest messages, if any."""
+        language = await self.visitor_metadata(conversation_id, "language")
+        return language[:16] if language else None
+
+    async def visitor_metadata(self, conversation_id: int, key: str) -> str | None:
+        """A text the website passed as `key` in the metadata (rasa-webchat's `customData`) of
+        the visitor's newest messages (the 20 newest with metadata), stripped; None if none."""
         query = (
             sa.select(messages.c.payload)
             .where(messages.c.conversation_id == conversation_id)
@@ -182,9 +188,9 @@ class LiveChatQueries:
             .limit(20)
         )
         for (payload,) in (await self.conn.execute(query)).all():
-            language = ((payload or {}).get("metadata") or {}).get("language")
-            if isinstance(language, str) and language.strip():
-                return language.strip()[:16]
+            value = ((payload or {}).get("metadata") or {}).get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
         return None
 
     # --- live-chat state ---

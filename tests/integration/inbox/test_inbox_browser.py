@@ -248,7 +248,12 @@ async def test_settings_saved_in_the_page_change_the_next_escalation(
     await expect(agent.locator("#settings-status")).to_contain_text("Saved")
     saved = await agent.evaluate("Inbox.api('GET', 'settings')")
     assert saved["routing"]["max_live_chats"] == 2
-    assert saved["livechat"] == {"idle_close_after": 45, "csat": True}
+    assert saved["livechat"] == {"idle_close_after": 45, "csat": True, "transcript_email": False}
+    # The transcript email is off by default, its switch in the Team desk fieldset.
+    await expect(agent.locator("#livechat-transcript-email")).not_to_be_checked()
+    await expect(agent.locator('[data-field="livechat.transcript_email"]')).to_contain_text(
+        "Email Visitors Their Transcript"
+    )
 
     # "Send test webhook" shows what the receiver answered.
     await agent.fill("#webhook-url", receiver["url"])
