@@ -123,8 +123,9 @@ async def holdout_result() -> HoldoutResult:
 
 def test_holdout_has_both_kinds_of_messages() -> None:
     examples = _holdout_examples()
-    assert sum(intent == HANDOFF for _, intent in examples) >= 40
-    assert sum(intent != HANDOFF for _, intent in examples) >= 60
+    # Enough to measure the targets: one false positive in 100 others is the 1 % allowed.
+    assert sum(intent == HANDOFF for _, intent in examples) >= 60
+    assert sum(intent != HANDOFF for _, intent in examples) >= 100
 
 
 def test_handoff_recall(holdout_result: HoldoutResult) -> None:

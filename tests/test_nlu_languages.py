@@ -1,14 +1,16 @@
 """Handoff detection in a bot's own language: de, fr and es, on a bot made as a user would.
 
-For each language a minimal bot (config.yml with `language: <lang>`, a domain, a few intents of
-its own in tests/data/bots/<lang>.yml) gets `handoff init` run on it through the CLI, is trained
-with `rasa train nlu` once per test session, and parses tests/data/nlu_holdout_<lang>.yml (never
-trained on). Run `pytest -s -m slow tests/test_nlu_languages.py` to see the figures.
-"""
+For each language the test copies the project `rasa init` creates, switches its config.yml to
+`language: <lang>`, puts rasa init's intents written in that language (plus two FAQ intents of
+the bot builder's own, tests/data/bots/<lang>.yml) in data/nlu.yml, runs `handoff init` on it
+through the CLI, trains it with `rasa train nlu` once per test session, and parses
+tests/data/nlu_holdout_<lang>.yml (never trained on). Run
+`pytest -s -m slow tests/test_nlu_languages.py` to see the figures."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import rasa
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
@@ -27,41 +30,34 @@ RASA = Path(sys.executable).with_name("rasa")
 LANGUAGES = ("de", "fr", "es")
 HANDOFF = "human_handoff"
 # Looser than the issue's targets (recall >= 0.95, FPR <= 0.02) so that the test stays stable.
-MIN_RECALL = 0.85
-MAX_FALSE_POSITIVE_RATE = 0.05
+MIN_RECALL = 0.90
+MAX_FALSE_POSITIVE_RATE = 0.04
 
-# Like the reference bot's config.yml (fewer epochs: the data is small and the test bounded).
-CONFIG = """recipe: default.v1
-language: {language}
-assistant_id: handoff-{language}-test-bot
-pipeline:
+# What `rasa init` writes, switched to the language (the line a bot builder changes). Its
+# config.yml leaves the pipeline empty and lists Rasa's default one in comments; the test bots
+# use that one uncommented as it is, with a random seed for DIET (so that the figures repeat).
+INITIAL_PROJECT = Path(rasa.__file__).resolve().parent / "cli" / "initial_project"
+PIPELINE = """pipeline:
   - name: WhitespaceTokenizer
   - name: RegexFeaturizer
   - name: LexicalSyntacticFeaturizer
   - name: CountVectorsFeaturizer
-    analyzer: word
-    min_ngram: 1
-    max_ngram: 2
   - name: CountVectorsFeaturizer
     analyzer: char_wb
     min_ngram: 1
     max_ngram: 4
   - name: DIETClassifier
-    epochs: 40
-    constrain_similarities: true
+    epochs: 100
     random_seed: 42
-policies:
-  - name: RulePolicy
+  - name: EntitySynonymMapper
+  - name: ResponseSelector
+    epochs: 100
+  - name: FallbackClassifier
+    threshold: 0.3
+    ambiguity_threshold: 0.1
 """
-DOMAIN = """version: "3.1"
-intents:
-  - greet
-  - goodbye
-  - affirm
-  - deny
-  - faq_opening_hours
-  - faq_shipping
-"""
+# The bot builder's own intents next to rasa init's (tests/data/bots/<lang>.yml has both).
+OWN_INTENTS = ("faq_opening_hours", "faq_shipping")
 
 
 @dataclass
@@ -95,9 +91,19 @@ class Figures:
 
 
 def _make_bot(bot: Path, language: str) -> None:
-    (bot / "data").mkdir(parents=True)
-    (bot / "config.yml").write_text(CONFIG.format(language=language), encoding="utf-8")
-    (bot / "domain.yml").write_text(DOMAIN, encoding="utf-8")
+    """A bot as `rasa init` creates it, switched to `language`: its data in that language."""
+    shutil.copytree(INITIAL_PROJECT, bot, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    config = (bot / "config.yml").read_text(encoding="utf-8")
+    assert "\nlanguage: en\n" in config and "\npipeline:\n" in config
+    config = config.replace("\nlanguage: en\n", f"\nlanguage: {language}\n")
+    (bot / "config.yml").write_text(
+        config.replace("\npipeline:\n", "\n" + PIPELINE, 1), encoding="utf-8"
+    )
+    domain = (bot / "domain.yml").read_text(encoding="utf-8")
+    own = "".join(f"  - {intent}\n" for intent in OWN_INTENTS)
+    (bot / "domain.yml").write_text(
+        domain.replace("  - bot_challenge\n", "  - bot_challenge\n" + own, 1), encoding="utf-8"
+    )
     (bot / "data" / "nlu.yml").write_text(
         (DATA / "bots" / f"{language}.yml").read_text(encoding="utf-8"), encoding="utf-8"
     )
@@ -122,7 +128,7 @@ def _train(bot: Path) -> Path:
         cwd=bot,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # two shared cores under load: one training took over 5 minutes
         check=False,
     )
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
@@ -164,8 +170,9 @@ def holdout(request: pytest.FixtureRequest) -> Iterator[list[tuple[str, str]]]:
 def test_each_holdout_has_both_kinds_of_messages_and_none_is_trained_on(
     holdout: list[tuple[str, str]],
 ) -> None:
-    assert sum(intent == HANDOFF for _, intent in holdout) >= 40
-    assert sum(intent != HANDOFF for _, intent in holdout) >= 35
+    # Enough to measure the targets: one false positive in 50 others is the 2 % allowed.
+    assert sum(intent == HANDOFF for _, intent in holdout) >= 50
+    assert sum(intent != HANDOFF for _, intent in holdout) >= 50
     trained = set()
     for language in LANGUAGES:
         for path in (

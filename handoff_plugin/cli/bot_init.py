@@ -20,6 +20,7 @@ NLU_FILE = "handoff_nlu.yml"  # per language, in bot/data/<language>/; the rules
 # The languages whose handoff training data ships (bot/data/<code>/handoff_nlu.yml).
 LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish"}
 DEFAULT_LANGUAGE = "en"  # Rasa's own default when config.yml names none
+SETTINGS_FILE = "handoff.yml"  # read from the working directory the servers start in
 ACTIONS_MODULE = '''"""Registers rasa-handoff's custom actions with this bot's action server."""
 
 from handoff_plugin.rasa_bridge.actions import (  # noqa: F401
@@ -129,6 +130,19 @@ def _ensure_action_endpoint(endpoints: Any) -> list[str]:
     return ["endpoints.yml: action_endpoint token ${HANDOFF_ACTIONS_TOKEN}"]
 
 
+def _default_language(language: str) -> Callable[[Any], list[str]]:
+    def edit(settings: Any) -> list[str]:
+        localization = settings.get("localization")
+        if localization is None:
+            localization = settings["localization"] = CommentedMap()
+        if not isinstance(localization, dict) or localization.get("default_language"):
+            return []  # the bot builder's own choice (a wrong shape is reported at start-up)
+        localization["default_language"] = language
+        return [f"{SETTINGS_FILE}: localization.default_language {language} (the bot's language)"]
+
+    return edit
+
+
 def _ensure_channels(credentials: Any) -> list[str]:
     changes = []
     if "socketio" in credentials:
@@ -203,6 +217,10 @@ def init_bot(bot_dir: Path, echo: Callable[[str], None] = print) -> list[str]:
         ("credentials.yml", _ensure_channels),
     ):
         changes += _edit_yaml(bot_dir / name, edit)
+    if language != DEFAULT_LANGUAGE:
+        # The visitor texts fall back to the bot's language, not English, when a visitor's
+        # metadata names no language (or one without texts).
+        changes += _edit_yaml(bot_dir / SETTINGS_FILE, _default_language(language))
 
     actions_dir = bot_dir / "actions"
     actions_dir.mkdir(exist_ok=True)

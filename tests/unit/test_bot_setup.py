@@ -5,6 +5,8 @@ import rasa.shared.utils.io  # noqa: F401  Rasa's ${VAR} YAML resolver, loaded i
 import yaml
 
 from handoff_plugin.cli.bot_init import DATA_FILES, FRAGMENT_DIR, LANGUAGES, data_source, init_bot
+from handoff_plugin.config.settings import load_settings
+from handoff_plugin.config.texts import builtin_defaults
 from handoff_plugin.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +91,38 @@ def test_init_adds_the_training_data_of_the_bots_language(tmp_path: Path) -> Non
     nlu = (tmp_path / "data" / "handoff_nlu.yml").read_text()
     assert nlu == data_source("handoff_nlu.yml", "de").read_text()
     assert "Mitarbeiter" in nlu
+    settings = yaml.safe_load((tmp_path / "handoff.yml").read_text())
+    assert settings == {"localization": {"default_language": "de"}}
+    assert "handoff init: handoff.yml: localization.default_language de (the bot's language)" in (
+        messages
+    )
+
+
+def test_after_init_visitors_without_a_language_get_the_bots_language(tmp_path: Path) -> None:
+    (tmp_path / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\n')
+    (tmp_path / "config.yml").write_text("language: es\n")
+    init_bot(tmp_path, echo=lambda _: None)
+    localization = load_settings({}, tmp_path / "handoff.yml").localization
+    spanish = builtin_defaults("es")
+    assert localization.for_language(None).email_prompt == spanish.email_prompt
+    assert localization.for_language("it").email_prompt == spanish.email_prompt
+    assert localization.for_language("fr-CA").email_prompt == builtin_defaults("fr").email_prompt
+
+
+def test_init_keeps_a_default_language_the_bot_builder_chose(tmp_path: Path) -> None:
+    (tmp_path / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\n')
+    (tmp_path / "config.yml").write_text("language: fr\n")
+    own = "chatbot:\n  name: Léa\nlocalization:\n  default_language: en\n"
+    (tmp_path / "handoff.yml").write_text(own)
+    init_bot(tmp_path, echo=lambda _: None)
+    assert (tmp_path / "handoff.yml").read_text() == own
+
+
+def test_an_english_bot_gets_no_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\n')
+    (tmp_path / "config.yml").write_text("language: en\n")
+    init_bot(tmp_path, echo=lambda _: None)
+    assert not (tmp_path / "handoff.yml").exists()
 
 
 def test_a_language_without_handoff_data_is_refused_and_nothing_is_written(
