@@ -61,6 +61,10 @@ async def test_a_note_never_reaches_the_visitors_socket_or_the_tracker(
         ] == 201
         assert await vera.texts_until_quiet() == ["Refund is on its way."]
 
+        # The tracker gets the live chat's lines when it ends: the reply, never the note.
+        status, _ = await nora.call("POST", f"{path}/end")
+        assert status == 200
+        await vera.texts_until_quiet()
         tracker = await livechat_server.app.ctx.agent.tracker_store.retrieve(vera.sender_id)
         said = [e.text for e in tracker.events if isinstance(e, BotUttered)]
         assert "Refund is on its way." in said and "NOTE: refund ok" not in said
