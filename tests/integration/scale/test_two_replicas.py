@@ -214,6 +214,7 @@ async def a_live_chat_across_replicas(
         status, _ = await agent.call("POST", f"api/conversations/{conversation}/end")
         assert status == 200
         assert "back with" in await tab.next_text()  # ended on B, told on A
+        assert "How did we do?" in await tab.next_text()  # livechat.csat (the visitor ignores it)
         await tab.socket.say("hello")
         assert (await tab.answer())[0].startswith("Hi! I'm the assistant")  # the bot is back
 
