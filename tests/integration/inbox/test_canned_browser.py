@@ -113,8 +113,11 @@ async def test_an_admin_saves_canned_replies_and_an_agent_inserts_one_with_the_k
     await expect(composer).to_have_value("/gr")
 
     # Enter now sends what is written: the inserted reply reaches the visitor's transcript.
-    await composer.fill("")
+    await composer.press("Control+a")  # cleared as an agent clears it: the "/" is gone
+    await composer.press("Backspace")
+    await expect(composer).to_have_value("")
     await composer.type("/greet")
+    await expect(popup.locator(".canned-option")).to_have_count(1)  # what the agent picks from
     await composer.press("Enter")
     await expect(composer).to_have_value(re.compile("^Hi Zoe, Ann here"))
     await composer.press("Enter")
