@@ -117,7 +117,8 @@ async def test_an_admin_saves_canned_replies_and_an_agent_inserts_one_with_the_k
     await composer.press("Backspace")
     await expect(composer).to_have_value("")
     await composer.type("/greet")
-    await expect(popup.locator(".canned-option")).to_have_count(1)  # what the agent picks from
+    await expect(popup).to_be_visible()  # the agent sees the list (a new "/" asks the server)
+    await expect(popup.locator(".canned-option")).to_have_count(1)
     await composer.press("Enter")
     await expect(composer).to_have_value(re.compile("^Hi Zoe, Ann here"))
     await composer.press("Enter")
