@@ -98,7 +98,10 @@ async def hear_place_in_line_and_idle_close(
                 "Hi Una, Ann here.",
             ]
             await desk.tick()
-            assert await vic.texts_until_quiet() == [f"You are number {first} in line."]
+            # With 5+ answered escalations in the session's database (other tests' chats), the
+            # expected wait follows: "... The expected wait is about 2 minutes."
+            [told] = await vic.texts_until_quiet()
+            assert told.startswith(f"You are number {first} in line.")
             status, detail = await bob.call("GET", f"api/conversations/{una_id}")
             assert detail["conversation"]["assignee"]["name"] == "Ann"
 
