@@ -53,6 +53,7 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
         "queue_position": "Du bist Nummer {position} in der Warteschlange.",
         "expected_wait": "Die Wartezeit beträgt etwa {minutes} Minuten.",
+        "expected_wait_one": "Die Wartezeit beträgt etwa eine Minute.",
         "unanswered": (
             "Entschuldige die Wartezeit! Bisher konnte niemand antworten, deshalb meldet sich "
             "unser Team unter {email}. Bis dahin hilft dir {chatbot_name} gern weiter."
@@ -111,6 +112,7 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
         "queue_position": "Vous êtes numéro {position} dans la file d'attente.",
         "expected_wait": "L'attente estimée est d'environ {minutes} minutes.",
+        "expected_wait_one": "L'attente estimée est d'environ une minute.",
         "unanswered": (
             "Désolé pour l'attente ! Personne n'a encore pu vous répondre : notre équipe vous "
             "écrira à {email}. En attendant, {chatbot_name} reste à votre disposition."
@@ -168,6 +170,7 @@ BUILTIN_TEXTS: dict[str, dict[str, str]] = {
         ),
         "queue_position": "Eres el número {position} en la cola.",
         "expected_wait": "La espera estimada es de unos {minutes} minutos.",
+        "expected_wait_one": "La espera estimada es de un minuto aproximadamente.",
         "unanswered": (
             "¡Perdona la espera! Nadie ha podido responder todavía, así que nuestro equipo te "
             "escribirá a {email}. Mientras tanto, {chatbot_name} sigue aquí para ayudarte."

@@ -36,6 +36,7 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "no_agent_confirmation": frozenset({"email", "response_time", "chatbot_name"}),
     "queue_position": frozenset({"position"}),
     "expected_wait": frozenset({"minutes"}),
+    "expected_wait_one": frozenset(),
     "unanswered": frozenset({"email", "chatbot_name"}),
     "idle_closed": frozenset({"chatbot_name"}),
     "csat_question": frozenset(),
@@ -90,6 +91,7 @@ class Texts(_Section):
     )
     queue_position: str = "You are number {position} in line."
     expected_wait: str = "The expected wait is about {minutes} minutes."
+    expected_wait_one: str = "The expected wait is about a minute."
     unanswered: str = (
         "Sorry for the wait! Nobody could answer yet, so our team will follow up at {email}. "
         "Meanwhile, {chatbot_name} is here to help."

@@ -57,6 +57,7 @@ TEXT_LABELS: dict[str, str] = {
     "no_agent_confirmation": "Confirmation when no agent is online",
     "queue_position": "Position in the queue (at escalation and when it changes)",
     "expected_wait": "Expected wait (shown with enough history)",
+    "expected_wait_one": "Expected wait when it is about a minute",
     "unanswered": "Nobody answered in time: the team follows up by email",
     "idle_closed": "Live chat closed because the visitor was quiet",
     "csat_question": "Satisfaction question after End Live Chat",

@@ -69,7 +69,13 @@ def queue_text(texts: Texts, position: int, wait: timedelta | None) -> str:
     line = texts.render("queue_position", position=position)
     if wait is not None:
         minutes = max(1, round(wait.total_seconds() / 60))
-        line += " " + texts.render("expected_wait", minutes=minutes)
+        # "about 1 minutes" reads wrong in every language: one minute has its own text.
+        wait_line = (
+            texts.render("expected_wait_one")
+            if minutes == 1
+            else texts.render("expected_wait", minutes=minutes)
+        )
+        line += " " + wait_line
     return line
 
 

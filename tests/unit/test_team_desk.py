@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from handoff_plugin.config.settings import Settings, StaticSettings
+from handoff_plugin.config.texts import builtin_defaults
 from handoff_plugin.escalation.service import EscalationRequest, EscalationService
 from handoff_plugin.inbox.conversations import InboxConversations
 from handoff_plugin.inbox.team_desk import TeamDesk
@@ -20,7 +21,7 @@ from handoff_plugin.livechat.broker import InProcessBroker
 from handoff_plugin.livechat.service import LiveChatService, Said
 from handoff_plugin.livechat.sessions import SessionSigner
 from handoff_plugin.models import Agent, AgentPresence, ConversationState, Trigger, VisitorProfile
-from handoff_plugin.routing.desk import median_wait, next_in_rotation
+from handoff_plugin.routing.desk import median_wait, next_in_rotation, queue_text
 from handoff_plugin.routing.presence import effective_presence
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.agents import AgentQueries
@@ -73,6 +74,17 @@ def test_the_expected_wait_needs_five_answered_escalations() -> None:
     waits = [timedelta(minutes=m) for m in (2, 4, 6, 8)]
     assert median_wait(waits) is None
     assert median_wait([*waits, timedelta(minutes=30)]) == timedelta(minutes=6)
+
+
+def test_a_wait_of_about_a_minute_reads_as_one_minute_in_each_language() -> None:
+    minute, two = timedelta(seconds=70), timedelta(minutes=2)
+    assert queue_text(builtin_defaults("en"), 1, minute) == (
+        "You are number 1 in line. The expected wait is about a minute."
+    )
+    assert queue_text(builtin_defaults("en"), 1, two).endswith("about 2 minutes.")
+    assert queue_text(builtin_defaults("de"), 3, minute).endswith("etwa eine Minute.")
+    assert queue_text(builtin_defaults("fr"), 3, minute).endswith("environ une minute.")
+    assert queue_text(builtin_defaults("es"), 3, minute).endswith("un minuto aproximadamente.")
 
 
 def test_round_robin_among_equals_goes_on_after_the_last_one() -> None:
