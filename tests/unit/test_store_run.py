@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from handoff_plugin.errors import DatabaseUnavailable
 from handoff_plugin.models import Author, ChatMessage, Conversation
@@ -107,6 +108,65 @@ async def test_on_sqlite_waiting_units_share_a_trip_to_the_writer_thread(tmp_pat
         await store.close()
     assert sum(trips) == 40
     assert len(trips) < 40  # at least one trip carried several units of work
+
+
+async def test_on_sqlite_units_waiting_together_share_one_commit(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/handoff.db")
+    commits: list[int] = []
+    assert store._writer_engine is not None
+    sa.event.listen(store._writer_engine, "commit", lambda _conn: commits.append(1))
+    try:
+        await asyncio.gather(*(store.run(visitor_says(f"w{n}", "hi")) for n in range(40)))
+        assert [await texts_of(store, f"w{n}") for n in range(40)] == [["hi"]] * 40
+    finally:
+        await store.close()
+    assert 1 <= len(commits) < 40
+
+
+async def test_on_sqlite_when_a_batchs_commit_fails_every_unit_in_it_fails_and_none_is_stored(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/handoff.db")
+    trips: list[int] = []
+    run_on_writer = store._run_on_writer
+
+    def counted(works: list[Any]) -> list[Any]:
+        trips.append(len(works))
+        return run_on_writer(works)
+
+    store._run_on_writer = counted  # type: ignore[method-assign]
+
+    async def breaks_the_commit(tx: StoreTransaction) -> None:
+        # A foreign key checked only at COMMIT: the batch's commit itself fails.
+        await tx.conn.execute(sa.text("PRAGMA defer_foreign_keys=ON"))
+        await tx.conn.execute(
+            sa.text(
+                "INSERT INTO escalations (conversation_id, visitor_id, trigger, message, "
+                "created_at) VALUES (999, 999, 'intent', 'x', '2026-01-01 00:00:00')"
+            )
+        )
+
+    gate = asyncio.Event()
+
+    async def after_gate(work: Any) -> Any:
+        await gate.wait()
+        return await store.run(work)
+
+    try:
+        await store.run(visitor_says("before", "kept"))  # the store writes at all
+        works = [visitor_says(f"x{n}", "lost") for n in range(5)] + [breaks_the_commit]
+        pending = asyncio.gather(*map(after_gate, works), return_exceptions=True)
+        await asyncio.sleep(0)  # every unit waits at the gate, then all queue at once
+        gate.set()
+        outcomes = await pending
+        assert trips == [1, 6]  # the five visitors' units shared the failing unit's batch
+        assert all("FOREIGN KEY" in str(outcome) for outcome in outcomes), outcomes
+        assert await texts_of(store, "before") == ["kept"]
+        async with store.read() as tx:
+            lost = await tx.conn.execute(sa.text("SELECT count(*) FROM messages WHERE text='lost'"))
+            assert lost.scalar_one() == 0
+    finally:
+        await store.close()
 
 
 async def test_on_sqlite_a_unit_that_awaits_anything_but_its_queries_is_refused(
