@@ -4,11 +4,12 @@ Screenshots: test-artifacts/inbox-settings-canned.png, inbox-canned-popup.png.""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from handoff_plugin.store.queries.notes import NoteQueries
 from tests.integration.inbox.conftest import PASSWORD, InboxServer
@@ -125,6 +126,38 @@ async def test_an_admin_saves_canned_replies_and_an_agent_inserts_one_with_the_k
     await expect(page.locator("#transcript .message-agent")).to_contain_text(
         "Hi Zoe, Ann here. How can I help?"
     )
+
+
+async def test_enter_on_a_shortcut_before_its_list_arrives_inserts_the_reply_not_sends_it(
+    inbox: InboxServer, admin_page: Page
+) -> None:
+    page = admin_page
+    chat = await inbox.escalate("yan", first_name="Yan", last_name="Lee")
+    async with inbox.store.transaction() as tx:
+        await NoteQueries(tx).add_canned_reply("en", "thanks", "Thanks", "Thanks {visitor_first_name}!")
+    await page.goto(f"{inbox.url}/conversations/{chat.id}")
+    await expect(page.locator("#conversation-title")).to_have_text("Yan Lee")
+    held: list[Route] = []
+    asked = asyncio.Event()
+
+    async def hold(route: Route) -> None:  # the lookup answers only when the test lets it
+        held.append(route)
+        asked.set()
+
+    await page.route("**/canned-replies", hold)
+    composer = page.locator("#composer-text")
+    await composer.type("/thanks")
+    await asyncio.wait_for(asked.wait(), 30)
+    await composer.press("Enter")  # the list is not there yet
+    await expect(composer).to_have_value("/thanks")
+    for route in held:
+        await route.continue_()
+    await page.unroute("**/canned-replies")
+    await expect(composer).to_have_value("Thanks Yan!")
+    await composer.press("Enter")  # now Enter sends the reply
+    sent = page.locator("#transcript .message-agent")
+    await expect(sent).to_have_count(1)  # "/thanks" itself was never sent
+    await expect(sent).to_contain_text("Thanks Yan!")
 
 
 async def test_agents_see_the_canned_replies_but_cannot_change_them(

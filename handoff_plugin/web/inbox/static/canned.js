@@ -125,7 +125,18 @@
 
   // Taken on the way down (capture on the document), before the reply or note is sent.
   document.addEventListener("keydown", function (event) {
-    if (event.target !== text || popup.hidden || event.isComposing) return;
+    if (event.target !== text || event.isComposing) return;
+    if (popup.hidden) {
+      // Enter or Tab on "/greet" before its lookup answered: wait for it and insert the first
+      // match, as Enter on the list would (the agent never meant to send "/greet" itself).
+      var typed = currentToken();
+      if ((event.key !== "Enter" && event.key !== "Tab") || event.shiftKey || !typed ||
+          !typed.query || typed.start === dismissedAt) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      update().then(function () { if (!popup.hidden && shown.length) insert(shown[active]); });
+      return;
+    }
     var handled = true;
     if (event.key === "ArrowDown" && shown.length) highlight(active + 1);
     else if (event.key === "ArrowUp" && shown.length) highlight(active - 1);
