@@ -83,8 +83,9 @@ TEXT_LABELS: dict[str, str] = {
     "transcript_you": "How the visitor's lines are labelled in it",
 }
 SLACK_UNAVAILABLE = (
-    "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
-    "install it to your workspace and invite the bot to the channel."
+    "Save a Slack bot token and a channel first: Connect to Slack does both (with the app's "
+    "Client ID and Client Secret saved below); or create a Slack app with the chat:write scope, "
+    "install it to your workspace, paste its bot token and invite the bot to the channel."
 )
 
 
