@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
 from handoff_plugin.config.settings import build_settings
 from handoff_plugin.errors import ConfigurationError
@@ -22,6 +23,7 @@ from handoff_plugin.inbox.slack_connect import (
     read_state,
     redirect_uri,
 )
+from tests.conftest import ROOT
 
 KEY = b"k" * 32
 EXPIRES = datetime(2026, 2, 9, 12, 10, tzinfo=timezone.utc)
@@ -112,3 +114,15 @@ def test_the_tokens_scopes_are_read_from_slacks_header() -> None:
         "channels:read",
     }
     assert granted_scopes({}) is None
+
+
+def test_the_app_manifest_asks_for_the_scopes_and_urls_the_inbox_uses() -> None:
+    manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yml").read_text())
+    assert manifest["oauth_config"]["scopes"]["bot"] == list(SCOPES)
+    public = "https://YOUR-HOST/webhooks/inbox"
+    assert manifest["oauth_config"]["redirect_urls"] == [redirect_uri(public)]
+    assert manifest["settings"]["event_subscriptions"] == {
+        "request_url": events_url(public),
+        "bot_events": ["message.channels"],
+    }
+    assert manifest["settings"]["interactivity"]["request_url"] == interactions_url(public)
