@@ -142,6 +142,10 @@ class StateCheck:
     expires_at: datetime
 
 
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12  # not "³", which int() refuses
+
+
 def read_state(key: bytes, state: str, agent_id: int, login: str) -> StateCheck | None:
     """The state's nonce and expiry if this server signed it for this agent's login, else None
     (forged, altered, another admin's or another login's, or malformed)."""
@@ -149,7 +153,7 @@ def read_state(key: bytes, state: str, agent_id: int, login: str) -> StateCheck 
     if len(parts) != 4 or not all(parts) or len(state) > 200:
         return None
     nonce, expires, agent, mac = parts
-    if not (expires.isdigit() and agent.isdigit() and int(agent) == agent_id):
+    if not (_number(expires) and _number(agent) and int(agent) == agent_id):
         return None
     if not hmac.compare_digest(mac, _mac(key, nonce, int(expires), agent_id, login)):
         return None

@@ -80,7 +80,8 @@ def test_a_state_reads_back_only_for_the_agent_and_login_it_was_made_for() -> No
     nonce, expires, agent, mac = state.split(".")
     later = f"{nonce}.{int(expires) + 3600}.{agent}.{mac}"  # a longer life, forged
     assert read_state(KEY, later, 7, "csrf-of-this-login") is None
-    for broken in ("", "a.b.c", "a.b.c.d.e", f"{nonce}..7.{mac}", "x" * 300):
+    hostile = (f"{nonce}.{expires}.³.{mac}", f"{nonce}.{expires}٣.7.{mac}", f"{nonce}.9e9.7.{mac}")
+    for broken in ("", "a.b.c", "a.b.c.d.e", f"{nonce}..7.{mac}", "x" * 300, *hostile):
         assert read_state(KEY, broken, 7, "csrf-of-this-login") is None
 
 
