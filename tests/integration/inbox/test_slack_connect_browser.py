@@ -173,3 +173,42 @@ async def test_an_agent_sees_no_connect_button(
     await expect(watched.page.locator("#slack-client-id")).to_be_disabled()  # the page is filled
     await expect(watched.page.locator("#slack-connect")).to_be_hidden()
     await context.close()
+
+
+async def test_an_admin_keeps_the_slack_apps_credentials_from_the_page(
+    inbox: InboxServer,  # noqa: F811
+    admin: Watched,
+) -> None:
+    page = admin.page
+    await page.goto(f"{inbox.url}/settings#escalations")
+    await expect(page.locator("#slack-connect")).to_be_visible()
+    await page.fill("#slack-client-id", "")
+    await page.check("#slack-client-secret-clear")
+    await page.fill("#slack-signing-secret", "a-signing-secret-typed-in-the-page")
+    await page.fill("#slack-note-prefix", "intern:")
+    await page.click("#escalations-form button[type=submit]")
+    await expect(page.locator("#settings-status")).to_contain_text("Saved.")
+    await expect(page.locator("#slack-connect")).to_be_hidden()
+    await expect(page.locator("#slack-connect-hint")).to_contain_text("Save the app's Client ID")
+    await expect(page.locator("#slack-signing-secret-state")).to_contain_text("is saved")
+    assert await page.locator("#slack-signing-secret").input_value() == ""
+    settings = (await inbox.services.settings.current()).slack
+    assert settings.client_id == "" and settings.client_secret.get_secret_value() == ""
+    assert settings.signing_secret.get_secret_value() == "a-signing-secret-typed-in-the-page"
+    assert settings.note_prefix == "intern:"
+
+    await page.fill("#slack-client-id", "1234567890.9876543210")  # one without the other
+    await page.click("#escalations-form button[type=submit]")
+    await expect(page.locator('[data-field="slack.client_secret"] .field-error')).to_contain_text(
+        "Connect to Slack needs both"
+    )
+    await page.fill("#slack-client-secret", "fedcba9876543210fedcba9876543210")
+    await page.click("#escalations-form button[type=submit]")
+    await expect(page.locator("#slack-connect")).to_be_visible()
+    await page.reload()
+    await expect(page.locator("#slack-client-secret-state")).to_contain_text("is saved")
+    await expect(page.locator("#slack-client-secret-clear-label")).to_be_visible()
+    assert all(
+        "a-signing-secret-typed" not in body and "fedcba9876543210fedcba" not in body
+        for body in admin.bodies
+    )

@@ -105,8 +105,11 @@
       "A signing secret is set (it is never shown). Type a new one to replace it." :
       "No signing secret set: requests are not signed.";
     document.getElementById("webhook-secret").placeholder = secretSet ? "•••••••• (set)" : "a long random string";
-    document.getElementById("webhook-secret-clear").checked = false;
-    Inbox.show(document.getElementById("webhook-secret-clear-label"), secretSet);
+    // "Remove the ..." under each saved secret (a secret is write-only: "" removes it)
+    escalationsForm.querySelectorAll("[data-clear]").forEach(function (box) {
+      box.checked = false;
+      Inbox.show(document.getElementById(box.id + "-label"), Boolean(get(data, box.dataset.clear + "_set")));
+    });
   }
 
   function escalationChanges() {
@@ -125,7 +128,9 @@
     escalationsForm.querySelectorAll("[data-secret]").forEach(function (input) {
       if (input.value.trim()) put(input.dataset.secret, input.value.trim());
     });
-    if (document.getElementById("webhook-secret-clear").checked) put("webhook.secret", "");
+    escalationsForm.querySelectorAll("[data-clear]").forEach(function (box) {
+      if (box.checked) put(box.dataset.clear, "");
+    });
     return changes;
   }
 
