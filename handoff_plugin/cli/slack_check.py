@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff_plugin.config.settings import Settings, load_settings, mask_url_password
 from handoff_plugin.errors import HandoffError
-from handoff_plugin.inbox.slack_connect import (
+from handoff_plugin.inbox.slack_app import (
     NOTIFY_SCOPES,
     SCOPES,
     TWO_WAY_SCOPES,

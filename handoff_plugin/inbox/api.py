@@ -57,7 +57,8 @@ from handoff_plugin.inbox.notes import InboxNotes
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
-from handoff_plugin.inbox.slack_connect import PICKER_PATH, ConnectRefused, SlackConnect
+from handoff_plugin.inbox.slack_app import CALLBACK_PATH, PICKER_PATH
+from handoff_plugin.inbox.slack_connect import ConnectRefused, SlackConnect
 from handoff_plugin.inbox.stream import LiveStream
 from handoff_plugin.inbox.team_desk import TeamDesk, parse_presence
 from handoff_plugin.inbox.typing import report_agent_typing
@@ -168,7 +169,7 @@ class InboxApi:
             ("GET", "escalations", self.escalations_page, False, False),
             ("GET", "settings", self.settings_page, False, False),
             ("GET", PICKER_PATH, self.slack_page, False, False),
-            ("GET", "slack/oauth/callback", self.slack_callback, False, False),
+            ("GET", CALLBACK_PATH, self.slack_callback, False, False),
             ("GET", "login", self.login_page, False, True),
             ("GET", r"static/([A-Za-z0-9_.-]{1,64})", self.static, False, True),
         ]

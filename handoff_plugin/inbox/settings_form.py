@@ -11,7 +11,7 @@ from handoff_plugin.config.builtin_texts import BUILTIN_TEXTS
 from handoff_plugin.config.settings import Settings, check_texts
 from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts, builtin_defaults
 from handoff_plugin.errors import ConfigurationError, InvalidInput
-from handoff_plugin.inbox.slack_connect import (
+from handoff_plugin.inbox.slack_app import (
     connect_available,
     events_url,
     interactions_url,

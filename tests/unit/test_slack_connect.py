@@ -12,7 +12,7 @@ import yaml
 from handoff_plugin.config.settings import build_settings
 from handoff_plugin.errors import ConfigurationError
 from handoff_plugin.inbox.settings_form import settings_view
-from handoff_plugin.inbox.slack_connect import (
+from handoff_plugin.inbox.slack_app import (
     SCOPES,
     authorize_endpoint,
     authorize_url,

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from handoff_plugin.inbox.slack_connect import SCOPES, STATE_TTL
+from handoff_plugin.inbox.slack_app import SCOPES, STATE_TTL
 from handoff_plugin.store import Store
 from handoff_plugin.store.tables import settings_audit, settings_overrides
 from tests.conftest import FakeClock
