@@ -12,20 +12,34 @@ from pathlib import Path
 
 from handoff_plugin.cli import agents as cli_agents
 from handoff_plugin.cli import notifications as cli_notifications
+from handoff_plugin.cli import slack_check
 from handoff_plugin.cli.bot_init import init_bot
 from handoff_plugin.config.settings import Settings, load_settings, mask_url_password
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.store import open_store
 
 
-def _check(_: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> int:
     settings = load_settings()
     print(json.dumps(settings.masked(), indent=2, default=str))
     print("handoff: configuration is valid", file=sys.stderr)
     for warning in (cli_notifications.dispatcher_warning(settings), _token_warning(settings)):
         if warning:
             print(warning, file=sys.stderr)
-    return 0
+    return asyncio.run(_check_slack(settings, ask=args.slack))
+
+
+async def _check_slack(settings: Settings, *, ask: bool) -> int:
+    in_force, source = await slack_check.with_saved_settings(settings)
+    print(f"handoff: Slack (from {source}):", file=sys.stderr)
+    for line in slack_check.report(in_force):
+        print(f"  {line}", file=sys.stderr)
+    if not ask:
+        return 0
+    ok, lines = await slack_check.ask_slack(in_force)
+    for line in lines:
+        print(f"  {line}", file=sys.stderr)
+    return 0 if ok else 1
 
 
 def _token_warning(settings: Settings) -> str | None:
@@ -76,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="validate the settings and print them (secrets masked)"
     )
+    check.add_argument(
+        "--slack",
+        action="store_true",
+        help="also try the Slack bot token with auth.test (exit 1 when Slack refuses it)",
+    )
     check.set_defaults(run=_check)
 
     db = commands.add_parser("db", help="database schema")
@@ -98,5 +117,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HandoffError as error:
         print(str(error), file=sys.stderr)
         return 2
-
-

@@ -159,6 +159,34 @@ class SlackSettings(_Section):
     channel: str = ""
     api_url: str = "https://slack.com/api/"
     timeout: float = Field(default=10.0, gt=0)
+    # Two-way (answer from Slack): the app's Signing Secret (Basic Information page) verifies
+    # every request Slack sends; a thread reply starting with note_prefix stays in Slack.
+    signing_secret: SecretStr = SecretStr("")
+    note_prefix: str = "note:"
+    # "Connect to Slack" (OAuth v2 install): the app's Client ID and Client Secret (Basic
+    # Information page, "App Credentials"); both or neither.
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+
+    @validator("client_id")
+    def _client_id(cls, value: str) -> str:  # noqa: N805
+        if value and not re.fullmatch(r"[0-9]{3,40}\.[0-9]{3,40}", value):
+            raise ValueError(
+                "must be the Client ID from the Slack app's Basic Information page "
+                "(App Credentials), two numbers joined by a dot like 1234567890.9876543210, "
+                "or empty"
+            )
+        return value
+
+    @validator("client_secret")
+    def _client_secret(cls, value: SecretStr) -> SecretStr:  # noqa: N805
+        secret = value.get_secret_value()
+        if secret and not re.fullmatch(r"[A-Za-z0-9]{16,128}", secret):
+            raise ValueError(
+                "must be the Client Secret from the Slack app's Basic Information page "
+                "(App Credentials): letters and digits only, 16 or more, or empty"
+            )
+        return value
 
     @validator("api_url")
     def _api_url(cls, value: str) -> str:  # noqa: N805
@@ -175,6 +203,18 @@ class SlackSettings(_Section):
                 "app with the chat:write scope, install it, invite the bot to the channel, then set "
                 'HANDOFF_SLACK_BOT_TOKEN and HANDOFF_SLACK_CHANNEL (see README, "Slack").',
                 key="enabled",  # the switch the inbox shows the reason next to
+            )
+        has_id, has_secret = (
+            bool(values["client_id"]),
+            bool(values["client_secret"].get_secret_value()),
+        )
+        if has_id != has_secret:
+            missing = "client_secret" if has_id else "client_id"
+            raise _Invalid(
+                f"slack.{missing} is empty but slack.{'client_id' if has_id else 'client_secret'} "
+                "is set: Connect to Slack needs both (the Slack app's Basic Information page, "
+                f"App Credentials); set HANDOFF_SLACK_{missing.upper()} or clear the other",
+                key=missing,
             )
         return values
 

@@ -57,6 +57,8 @@ from handoff_plugin.inbox.notes import InboxNotes
 from handoff_plugin.inbox.pages import InboxPages
 from handoff_plugin.inbox.review import parse_period, review, to_csv
 from handoff_plugin.inbox.settings_form import SettingsRejected, save_settings, settings_view
+from handoff_plugin.inbox.slack_app import CALLBACK_PATH, PICKER_PATH
+from handoff_plugin.inbox.slack_connect import ConnectRefused, SlackConnect
 from handoff_plugin.inbox.stream import LiveStream
 from handoff_plugin.inbox.team_desk import TeamDesk, parse_presence
 from handoff_plugin.inbox.typing import report_agent_typing
@@ -125,6 +127,7 @@ class InboxApi:
         self.team = Team(agents, conversations.store)
         self.notes = InboxNotes(conversations.store, conversations.livechat.broker)
         self.canned = CannedReplies(conversations.store, settings)
+        self.slack = SlackConnect(conversations.store, settings)
         n = r"([0-9]{1,12})"  # ASCII digits only (\d also matches "³", which int() refuses)
         table: list[tuple[str, str, Handler, bool, bool]] = [
             ("POST", "api/login", self.login, True, True),
@@ -148,6 +151,9 @@ class InboxApi:
             ("PUT", "api/settings", self.put_settings, True, False),
             ("POST", "api/settings/webhook/test", self.test_webhook, True, False),
             ("GET", "api/settings/audit", self.settings_audit, True, False),
+            ("POST", "api/settings/slack/connect", self.slack_connect, True, False),
+            ("GET", "api/settings/slack/workspace", self.slack_workspace, True, False),
+            ("PUT", "api/settings/slack/channel", self.slack_channel, True, False),
             ("GET", "api/agents", self.list_agents, True, False),
             ("GET", "api/teammates", self.teammates, True, False),
             ("GET", "api/presence", self.get_presence, True, False),
@@ -162,6 +168,8 @@ class InboxApi:
             ("GET", f"conversations/{n}", self.inbox_page, False, False),
             ("GET", "escalations", self.escalations_page, False, False),
             ("GET", "settings", self.settings_page, False, False),
+            ("GET", PICKER_PATH, self.slack_page, False, False),
+            ("GET", CALLBACK_PATH, self.slack_callback, False, False),
             ("GET", "login", self.login_page, False, True),
             ("GET", r"static/([A-Za-z0-9_.-]{1,64})", self.static, False, True),
         ]
@@ -397,6 +405,56 @@ class InboxApi:
             raise SettingsRejected(f"webhook.url {exc}", "webhook.url") from None
         result = await send_test_webhook(settings, url)
         return json_response(result.as_dict())
+
+    # --- Connect to Slack (admins; see slack_connect.py) ---
+
+    async def slack_connect(self, call: Call) -> Result:
+        """Slack's authorize URL with a fresh state; the page sends the browser there."""
+        return json_response({"authorize_url": await self.slack.start(call.me)})
+
+    async def slack_callback(self, call: Call) -> Result:
+        """Slack sends the admin's browser back here (the app's OAuth Redirect URL)."""
+        try:
+            await self.slack.finish(call.me, call.request.query)
+        except ConnectRefused as refused:
+            page = self.pages.app(
+                call.me,
+                "slack",
+                await self._chatbot_name(),
+                problem={"title": refused.title, "message": str(refused)},
+            )
+            page.status = refused.status
+            return page
+        # A reload of the picker must not replay the code: the picker is another URL.
+        return redirect(f"{self.pages.base}/{PICKER_PATH}?connected=1")
+
+    async def slack_page(self, call: Call) -> Result:
+        name = await self._chatbot_name()
+        if not call.me.agent.is_admin:
+            problem = {
+                "title": "Only admins can connect Slack",
+                "message": "Only admins can connect Slack or choose its channel. Ask an admin "
+                "of this inbox.",
+            }
+            page = self.pages.app(call.me, "slack", name, problem=problem)
+            page.status = 403
+            return page
+        connected = call.request.query.get("connected") == "1"
+        return self.pages.app(call.me, "slack", name, problem=None, connected=connected)
+
+    async def slack_workspace(self, call: Call) -> Result:
+        return json_response(await self.slack.workspace(call.me))
+
+    async def slack_channel(self, call: Call) -> Result:
+        chosen = await self.slack.choose(call.me, call.request.json())
+        return json_response(
+            {
+                "channel": chosen.channel,
+                "joined": chosen.joined,
+                "join_error": chosen.join_error,
+                "settings": settings_view(chosen.settings),
+            }
+        )
 
     # --- agents (admins) ---
 

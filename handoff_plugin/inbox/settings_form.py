@@ -11,6 +11,12 @@ from handoff_plugin.config.builtin_texts import BUILTIN_TEXTS
 from handoff_plugin.config.settings import Settings, check_texts
 from handoff_plugin.config.texts import TEXT_PLACEHOLDERS, Texts, builtin_defaults
 from handoff_plugin.errors import ConfigurationError, InvalidInput
+from handoff_plugin.inbox.slack_app import (
+    connect_available,
+    events_url,
+    interactions_url,
+    redirect_uri,
+)
 from handoff_plugin.store.queries.settings import Actor
 from handoff_plugin.store.saved_settings import StoredSettings
 
@@ -21,7 +27,15 @@ EDITABLE: dict[str, dict[str, str]] = {
     "chatbot": {"id": "str", "name": "str"},
     "inbox": {"public_url": "str"},
     "email": {"enabled": "bool", "recipients": "str", "round_robin": "bool"},
-    "slack": {"enabled": "bool", "bot_token": "secret", "channel": "str"},
+    "slack": {
+        "enabled": "bool",
+        "bot_token": "secret",
+        "channel": "str",
+        "signing_secret": "secret",
+        "note_prefix": "str",
+        "client_id": "str",
+        "client_secret": "secret",
+    },
     "webhook": {"enabled": "bool", "url": "str", "secret": "secret"},
     "business_hours": {"enabled": "bool", "timezone": "str", "windows": "str"},
     "presence": {"away_after": "number"},
@@ -70,8 +84,9 @@ TEXT_LABELS: dict[str, str] = {
     "transcript_you": "How the visitor's lines are labelled in it",
 }
 SLACK_UNAVAILABLE = (
-    "Save a Slack bot token and a channel first: create a Slack app with the chat:write scope, "
-    "install it to your workspace and invite the bot to the channel."
+    "Save a Slack bot token and a channel first: Connect to Slack does both (with the app's "
+    "Client ID and Client Secret saved below); or create a Slack app with the chat:write scope, "
+    "install it to your workspace, paste its bot token and invite the bot to the channel."
 )
 
 
@@ -104,6 +119,16 @@ def settings_view(settings: Settings) -> dict[str, Any]:
             "bot_token_set": bool(settings.slack.bot_token.get_secret_value()),
             "available": slack_ready,
             "unavailable_reason": None if slack_ready else SLACK_UNAVAILABLE,
+            "signing_secret_set": bool(settings.slack.signing_secret.get_secret_value()),
+            "note_prefix": settings.slack.note_prefix,
+            "client_id": settings.slack.client_id,
+            "client_secret_set": bool(settings.slack.client_secret.get_secret_value()),
+            "connect_available": connect_available(settings.slack),
+            # What to paste into the Slack app's pages (read-only here).
+            "api_url": settings.slack.api_url,
+            "redirect_url": redirect_uri(settings.inbox.public_url),
+            "events_url": events_url(settings.inbox.public_url),
+            "interactions_url": interactions_url(settings.inbox.public_url),
         },
         "webhook": {
             "enabled": settings.webhook.enabled,

@@ -55,7 +55,7 @@
         if (control.id === "language") return;  // still lets them read every language
         control.disabled = true;
       });
-      form.querySelectorAll(".actions, .webhook-test, .link").forEach(function (node) { node.hidden = true; });
+      form.querySelectorAll(".actions, .webhook-test, .slack-connect-row, .link").forEach(function (node) { node.hidden = true; });
     });
     var adder = document.getElementById("new-language");
     if (adder) adder.hidden = true;
@@ -86,13 +86,30 @@
     document.getElementById("slack-token-state").textContent = slack.bot_token_set ?
       "A bot token is saved. Type a new one to replace it." : "No bot token saved yet.";
     document.getElementById("slack-bot-token").placeholder = slack.bot_token_set ? "•••••••• (saved)" : "xoxb-…";
+    document.getElementById("slack-signing-secret-state").textContent = slack.signing_secret_set ?
+      "A signing secret is saved (it is never shown). Type a new one to replace it." : "No signing secret saved yet.";
+    document.getElementById("slack-signing-secret").placeholder = slack.signing_secret_set ? "•••••••• (saved)" : "";
+    document.getElementById("slack-client-secret-state").textContent = slack.client_secret_set ?
+      "A client secret is saved (it is never shown). Type a new one to replace it." : "No client secret saved yet.";
+    document.getElementById("slack-client-secret").placeholder = slack.client_secret_set ? "•••••••• (saved)" : "";
+    ["redirect_url", "events_url", "interactions_url", "api_url"].forEach(function (key) {
+      document.getElementById("slack-" + key.replace("_", "-")).textContent = slack[key];
+    });
+    Inbox.show(document.getElementById("slack-connect"), slack.connect_available);
+    Inbox.show(document.getElementById("slack-choose-channel"), slack.bot_token_set);
+    document.getElementById("slack-connect-hint").textContent = slack.connect_available ?
+      "Installs the app in your Slack workspace and saves its bot token; then you choose the channel." :
+      "Save the app's Client ID and Client Secret below to connect in one click, or paste a bot token.";
     var secretSet = data.webhook.secret_set;
     document.getElementById("webhook-secret-state").textContent = secretSet ?
       "A signing secret is set (it is never shown). Type a new one to replace it." :
       "No signing secret set: requests are not signed.";
     document.getElementById("webhook-secret").placeholder = secretSet ? "•••••••• (set)" : "a long random string";
-    document.getElementById("webhook-secret-clear").checked = false;
-    Inbox.show(document.getElementById("webhook-secret-clear-label"), secretSet);
+    // "Remove the ..." under each saved secret (a secret is write-only: "" removes it)
+    escalationsForm.querySelectorAll("[data-clear]").forEach(function (box) {
+      box.checked = false;
+      Inbox.show(document.getElementById(box.id + "-label"), Boolean(get(data, box.dataset.clear + "_set")));
+    });
   }
 
   function escalationChanges() {
@@ -111,7 +128,9 @@
     escalationsForm.querySelectorAll("[data-secret]").forEach(function (input) {
       if (input.value.trim()) put(input.dataset.secret, input.value.trim());
     });
-    if (document.getElementById("webhook-secret-clear").checked) put("webhook.secret", "");
+    escalationsForm.querySelectorAll("[data-clear]").forEach(function (box) {
+      if (box.checked) put(box.dataset.clear, "");
+    });
     return changes;
   }
 
@@ -126,6 +145,23 @@
       say("Saved. The next escalation uses these settings.");
     } catch (e) {
       showError(escalationsForm, e);
+    }
+  });
+
+  // Connect to Slack: the server hands out Slack's authorize URL (with a state for this login).
+  document.getElementById("slack-connect").addEventListener("click", async function () {
+    var button = this;
+    var problem = document.getElementById("slack-connect-error");
+    problem.textContent = "";
+    Inbox.show(problem, false);
+    button.disabled = true;
+    try {
+      var answer = await api("POST", "settings/slack/connect");
+      window.location.assign(answer.authorize_url);
+    } catch (e) {
+      problem.textContent = e.message;
+      Inbox.show(problem, true);
+      button.disabled = false;
     }
   });
 
