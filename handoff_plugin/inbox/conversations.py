@@ -231,9 +231,7 @@ class InboxConversations:
         if await self.assignments.claim(agent, conversation_id):
             await self.livechat.claimed(conversation_id, agent.ref)
         before = await self.livechat.last_seq(conversation_id)
-        message = await self.livechat.send_agent_message(
-            conversation_id, agent.ref, text, via=via
-        )
+        message = await self.livechat.send_agent_message(conversation_id, agent.ref, text, via=via)
 
         async def sent(tx: StoreTransaction) -> None:
             q = InboxQueries(tx)

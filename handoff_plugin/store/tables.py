@@ -439,7 +439,9 @@ slack_users = sa.Table(
     "slack_users",
     metadata,
     sa.Column("slack_user_id", sa.String(32), primary_key=True),
-    sa.Column("agent_id", sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "agent_id", sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("explicit", sa.Boolean, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index("ix_slack_users_agent_id", "agent_id"),

@@ -65,7 +65,7 @@ CLAIM_ACTION, END_ACTION, OPEN_ACTION = "handoff_claim", "handoff_end", "handoff
 
 
 def state_line(state: str, agent_name: str | None = None) -> str:
-    """"Waiting for an agent" / "Claimed by Ann" / "Live with Ann" / "Back to the bot"."""
+    """Who answers: "Waiting for an agent", "Claimed by Ann", "Live with Ann", "Back to the bot"."""
     name = escape_mrkdwn(agent_name or "an agent", 200)
     if state == CLAIMED:
         return f"Claimed by {name}"

@@ -111,9 +111,7 @@ class SlackQueries:
         ).first()
         return row is not None
 
-    async def notification_payload(
-        self, escalation_id: int
-    ) -> tuple[dict[str, Any], str] | None:
+    async def notification_payload(self, escalation_id: int) -> tuple[dict[str, Any], str] | None:
         """What the escalation's Slack notification said (to redraw it with a new state)."""
         row = (
             await self.conn.execute(
