@@ -134,7 +134,7 @@ class SlackQueries:
         result = await self.conn.execute(
             insert.on_conflict_do_nothing().values(event_id=event_id[:128], received_at=now)
         )
-        if result.rowcount == 1 and now.second == 0:  # now and then: forget old ids
+        if result.rowcount == 1:  # forget ids Slack can no longer retry (an indexed range)
             await self.conn.execute(
                 slack_events.delete().where(slack_events.c.received_at < now - EVENT_MEMORY)
             )
@@ -174,9 +174,6 @@ class SlackQueries:
                 .where(slack_users.c.slack_user_id == slack_user_id)
                 .values(agent_id=agent_id, explicit=explicit, updated_at=now)
             )
-
-    async def unmap_agent(self, agent_id: int) -> None:
-        await self.conn.execute(slack_users.delete().where(slack_users.c.agent_id == agent_id))
 
     async def agent_id_by_email(self, email: str) -> int | None:
         return (
