@@ -255,6 +255,11 @@ class InboxConversations:
             await self.livechat.claimed(conversation_id, agent.ref)
             await self.livechat.announce_agent(conversation_id, agent.ref)
 
+    async def release(self, agent: Agent, conversation_id: int) -> None:
+        """Give the conversation back to the queue."""
+        await self.assignments.release(agent, conversation_id)
+        await self.livechat.claimed(conversation_id, None)
+
     async def transfer(
         self, agent: Agent, conversation_id: int, agent_email: object, note: object = None
     ) -> Assignee:

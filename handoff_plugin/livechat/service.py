@@ -29,6 +29,7 @@ from handoff_plugin.delivery.slack_thread import (
     CLAIMED,
     LIVE,
     MIRRORED_STATES,
+    WAITING,
     ThreadMirror,
 )
 from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
@@ -471,8 +472,9 @@ class LiveChatService:
         await self.mirror.message(tx, settings, ConversationState.LIVE, notice)
         return notice
 
-    async def claimed(self, conversation_id: int, agent: AgentRef) -> None:
-        """`agent` now handles the conversation: its Slack thread shows it."""
+    async def claimed(self, conversation_id: int, agent: AgentRef | None) -> None:
+        """`agent` now handles the conversation (None: nobody, it waits again): its Slack
+        thread shows it."""
         settings = await self.settings.recent()
         if not settings.slack.two_way:
             return
@@ -481,8 +483,13 @@ class LiveChatService:
             conversation = await ConversationQueries(tx).conversation(conversation_id)
             if conversation is None or conversation.state not in MIRRORED_STATES:
                 return
-            state = LIVE if conversation.state is ConversationState.LIVE else CLAIMED
-            await self.mirror.state(tx, settings, conversation_id, state, agent.name)
+            if conversation.state is ConversationState.LIVE:
+                if agent is not None:
+                    await self.mirror.state(tx, settings, conversation_id, LIVE, agent.name)
+                return
+            state = CLAIMED if agent is not None else WAITING
+            name = agent.name if agent is not None else None
+            await self.mirror.state(tx, settings, conversation_id, state, name)
 
         await self.store.run(queue)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from handoff_plugin.inbox.conversations import InboxConversations
 from handoff_plugin.models import AgentRef
 from handoff_plugin.store.queries.notes import NoteQueries
 from tests.integration.livechat.harness import QUIET, WebchatVisitor, visitor
@@ -71,6 +72,9 @@ async def test_claim_and_end_live_chat_buttons_act_and_update_the_message(
         )
         assert status == 200
         await thread.state_is("Claimed by Bob")  # Bob is known by his Slack profile's email
+        inbox = InboxConversations(two_way.server.services.store, two_way.server.livechat)
+        await inbox.release(two_way.bob, thread.conversation_id)  # done in the inbox: shown too
+        await thread.state_is("Waiting for an agent")
 
         await two_way.reply(two_way.bob_user, thread, "Bob here, on it.")
         assert await texts_until(tab, "Bob here, on it.") == [
