@@ -181,3 +181,23 @@ async def test_a_note_and_an_unlinked_users_reply_never_reach_the_visitor(
             return [n.text for n in notes]
 
         assert await eventually(kept, "the note was kept") == ["visitor sounds upset, be kind"]
+
+
+async def test_a_reply_to_a_chat_another_agent_handles_is_not_sent_and_says_who_has_it(
+    two_way: TwoWaySlack,
+) -> None:
+    async with visitor(two_way.server.url) as tab:
+        thread = await two_way.escalated_visitor(tab)
+        inbox = InboxConversations(two_way.server.services.store, two_way.server.livechat)
+        await inbox.claim(two_way.ann, thread.conversation_id)  # Ann took it in the inbox
+        await thread.state_is("Claimed by Ann")
+
+        await two_way.reply(two_way.bob_user, thread, "Bob jumping in")
+        await two_way.reply(two_way.ann_user, thread, "Ann here.")
+        assert await texts_until(tab, "Ann here.") == [
+            "Ann from our team has joined the chat.",
+            "Ann here.",
+        ]
+        [told] = [e for e in two_way.standin.ephemerals if e["user"] == two_way.bob_user]
+        assert told["text"].startswith("Not sent to the visitor: Ann")
+        assert told["thread_ts"] == thread.ts
