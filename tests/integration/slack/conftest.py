@@ -5,7 +5,6 @@ page would), with its own agents and Slack users."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from handoff_plugin.store.tables import slack_threads
 from tests.integration.conftest import NotificationServers
 from tests.integration.livechat.harness import RunningServer, WebchatVisitor
 from tests.servers import eventually
-from tests.slack_standin import CHANNEL_ID, Posted, SlackClient, SlackStandin
+from tests.slack_standin import CHANNEL_ID, Posted, SlackClient, SlackStandin, thread_reply
 
 SECRET = "8f14e45fceea167a5a36dedd4bea2543"  # the Slack app's Signing Secret, for tests
 PASSWORD = "correct horse battery staple"
@@ -101,8 +100,6 @@ class TwoWaySlack:
         return thread
 
     async def reply(self, user: str, thread: Thread, text: str, **options: Any) -> Any:
-        from tests.slack_standin import thread_reply
-
         envelope = thread_reply(user, CHANNEL_ID, thread.ts, text)
         status, body = await self.slack.event(envelope, **options)
         assert status == 200, body
@@ -152,5 +149,4 @@ async def two_way(
     )
     assert livechat_server.slack is not None
     await livechat_server.slack.drain()  # nothing of this test is still being handled
-    with contextlib.suppress(Exception):
-        standin.emails.pop(bob_user, None)
+    standin.emails.pop(bob_user, None)
