@@ -25,7 +25,12 @@ import sqlalchemy as sa  # noqa: E402
 from handoff_plugin.config.settings import load_settings  # noqa: E402
 from handoff_plugin.store import open_store  # noqa: E402
 from handoff_plugin.store.tables import slack_threads  # noqa: E402
-from tests.slack_standin import SlackClient, SlackStandin, thread_reply  # noqa: E402
+from tests.slack_standin import (  # noqa: E402
+    SlackClient,
+    SlackStandin,
+    state_shown,
+    thread_reply,
+)
 
 ACTIONS = {"claim": "handoff_claim", "end": "handoff_end"}
 
@@ -47,8 +52,8 @@ async def serve(port: int, emails: dict[str, str]) -> None:
                 )
                 print(f"[{where}] {posted.text}", flush=True)
             updates = [(m, u) for m in standin.messages for u in m.updates]
-            for message, _ in updates[shown["updates"] :]:
-                print(f"[thread {message.ts}] now: {message.state_line}", flush=True)
+            for message, update in updates[shown["updates"] :]:
+                print(f"[thread {message.ts}] now: {state_shown(update['blocks'])}", flush=True)
             for told in standin.ephemerals[shown["ephemerals"] :]:
                 print(f"[only {told['user']} sees] {told['text']}", flush=True)
             shown = {

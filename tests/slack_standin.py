@@ -41,11 +41,7 @@ class Posted:
     @property
     def state_line(self) -> str | None:
         """The state the first message shows now (its newest "handoff_state" block)."""
-        shown = self.updates[-1]["blocks"] if self.updates else (self.blocks or [])
-        for block in shown:
-            if block.get("block_id") == "handoff_state":
-                return str(block["elements"][0]["text"])
-        return None
+        return state_shown(self.updates[-1]["blocks"] if self.updates else (self.blocks or []))
 
     def buttons(self) -> list[str]:
         shown = self.updates[-1]["blocks"] if self.updates else (self.blocks or [])
@@ -55,6 +51,16 @@ class Posted:
             if block.get("type") == "actions"
             for element in block["elements"]
         ]
+
+
+def state_shown(blocks: Any) -> str | None:
+    """The "Live with Ann" line of a thread's first message, as drawn by `blocks`."""
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    for block in blocks or []:
+        if block.get("block_id") == "handoff_state":
+            return str(block["elements"][0]["text"])
+    return None
 
 
 class SlackStandin(HttpServer):
