@@ -29,6 +29,16 @@ export HANDOFF_ACTIONS_TOKEN=${HANDOFF_ACTIONS_TOKEN:-$(secret_in .handoff/actio
 API_TOKEN_FILE=.handoff/rasa-api-token
 export RASA_API_TOKEN=${RASA_API_TOKEN:-$(secret_in "$API_TOKEN_FILE" 32)}
 
+# DEMO_SLACK=1: escalations also start a thread in a local stand-in for Slack (no Slack account
+# needed), answered from there with scripts/slack_chat.py (see README, "Answering from Slack").
+SLACK_PORT=${SLACK_PORT:-5099}
+if [ "${DEMO_SLACK:-0}" = 1 ]; then
+  export HANDOFF_SLACK_ENABLED=true HANDOFF_SLACK_BOT_TOKEN=xoxb-demo HANDOFF_SLACK_CHANNEL='#support'
+  export HANDOFF_SLACK_API_URL=http://127.0.0.1:$SLACK_PORT/api/
+  HANDOFF_SLACK_SIGNING_SECRET=${HANDOFF_SLACK_SIGNING_SECRET:-$(secret_in .handoff/slack-signing-secret 24)}
+  export HANDOFF_SLACK_SIGNING_SECRET
+fi
+
 "$VENV/bin/handoff" check >/dev/null
 "$VENV/bin/handoff" db upgrade
 if [ ! -f vendor/rasa-webchat/index.js ]; then
@@ -70,6 +80,11 @@ for port in "$RASA_PORT" "$ACTIONS_PORT"; do
   fi
 done
 
+if [ "${DEMO_SLACK:-0}" = 1 ]; then
+  echo "demo: starting the Slack stand-in on port $SLACK_PORT (its threads are printed here)"
+  "$VENV/bin/python" scripts/slack_chat.py serve --port "$SLACK_PORT" --email "U0DEMO=$DEMO_AGENT" &
+  pids+=($!)
+fi
 echo "demo: starting the action server on port $ACTIONS_PORT (log: .handoff/logs/actions.log)"
 # Its log also goes through a filter that shows the console emails (no SMTP host) right here.
 VENV=$VENV ACTIONS_PORT=$ACTIONS_PORT bash scripts/run_actions.sh > >(

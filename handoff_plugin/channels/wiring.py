@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from handoff_plugin.delivery.slack_thread import ThreadMirror
 from handoff_plugin.livechat.broker import Broker, InProcessBroker
 from handoff_plugin.livechat.redis_broker import RedisBroker
 from handoff_plugin.livechat.service import LiveChatService
@@ -57,6 +58,7 @@ async def livechat_service(app: Any, given: Services | None = None) -> LiveChatS
             transcript=RasaTranscript(lambda: getattr(app.ctx, "agent", None)),
             broker=make_broker(settings.redis.url),
             signer=SessionSigner(await session_secret(settings, shared.store)),
+            mirror=ThreadMirror(on_enqueued=shared.dispatcher.wake_after_reply),
         )
         setattr(app.ctx, _ATTR, service)
         pause_guard.install(service)

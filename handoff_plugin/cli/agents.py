@@ -1,4 +1,4 @@
-"""`handoff agent add|list|remove|passwd`: the people who log into the inbox."""
+"""`handoff agent add|list|remove|passwd|set-slack-user`: the people who log into the inbox."""
 
 from __future__ import annotations
 
@@ -35,7 +35,19 @@ def add_commands(commands: Any) -> None:
         action="store_true",
         help="read the password from standard input (else it is asked for)",
     )
+    add.add_argument(
+        "--slack-user",
+        metavar="U123",
+        help="the agent's Slack member ID: replies in escalation threads are sent as this agent",
+    )
     add.set_defaults(run=lambda args: _run(_add, args))
+
+    slack = actions.add_parser(
+        "set-slack-user", help="link an agent to a Slack member ID (answering from Slack)"
+    )
+    slack.add_argument("email")
+    slack.add_argument("slack_user", metavar="U123")
+    slack.set_defaults(run=lambda args: _run(_set_slack_user, args))
 
     actions.add_parser("list", help="list the agents").set_defaults(
         run=lambda args: _run(_list, args)
@@ -89,6 +101,16 @@ async def _add(agents: AgentService, args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
     agent = await agents.add(args.email, args.name, password, args.role)
     print(f"handoff: added agent {agent.email} ({agent.name}), role {agent.role}", file=sys.stderr)
+    if args.slack_user:
+        return await _set_slack_user(agents, args)
+    return 0
+
+
+async def _set_slack_user(agents: AgentService, args: argparse.Namespace) -> int:
+    agent = await agents.set_slack_user(args.email, args.slack_user)
+    print(
+        f"handoff: {agent.email} answers from Slack as {args.slack_user.strip()}", file=sys.stderr
+    )
     return 0
 
 

@@ -159,14 +159,30 @@ class SlackSettings(_Section):
     channel: str = ""
     api_url: str = "https://slack.com/api/"
     timeout: float = Field(default=10.0, gt=0)
-    # Two-way (answer from Slack): the app's Signing Secret (Basic Information page) verifies
-    # every request Slack sends; a thread reply starting with note_prefix stays in Slack.
+    # Answering from Slack (two-way): the app's Signing Secret verifies every request Slack sends
+    # to /webhooks/slack/*; empty, those endpoints refuse everything and nothing is mirrored.
     signing_secret: SecretStr = SecretStr("")
+    # A thread reply starting with this (any case, after leading spaces) stays in Slack and the
+    # inbox as an internal note: it never reaches the visitor.
     note_prefix: str = "note:"
     # "Connect to Slack" (OAuth v2 install): the app's Client ID and Client Secret (Basic
     # Information page, "App Credentials"); both or neither.
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
+
+    @property
+    def two_way(self) -> bool:
+        """Thread replies reach visitors: Slack is on and requests can be verified."""
+        return self.enabled and bool(self.signing_secret.get_secret_value())
+
+    @validator("note_prefix")
+    def _note_prefix(cls, value: str) -> str:  # noqa: N805
+        if not value.strip():
+            raise ValueError(
+                'must not be empty: thread replies starting with it (default "note:") stay '
+                "internal and never reach the visitor"
+            )
+        return value.strip()
 
     @validator("client_id")
     def _client_id(cls, value: str) -> str:  # noqa: N805

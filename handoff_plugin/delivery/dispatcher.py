@@ -25,9 +25,15 @@ from handoff_plugin.config.settings import Settings, SettingsProvider
 from handoff_plugin.delivery.notifiers import build_notifier, enabled_kinds
 from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification, Notifier, Outcome
 from handoff_plugin.delivery.outbox import RetryPolicy
+from handoff_plugin.delivery.slack_thread import (
+    SEQUENCED,
+    THREAD_KIND,
+    ThreadSender,
+    record_receipt,
+)
 from handoff_plugin.errors import HandoffError
 from handoff_plugin.models import AttemptStatus, Delivery, DeliveryStatus
-from handoff_plugin.store import Store
+from handoff_plugin.store import Store, StoreTransaction
 from handoff_plugin.store.queries.outbox import OutboxQueries
 
 log = structlog.get_logger(__name__)
@@ -62,6 +68,7 @@ class Dispatcher:
         random: Callable[[], float] = random_module.random,
         owner: str | None = None,
         on_disable: DisableNotifier | None = None,
+        thread_senders: Callable[[Settings], ThreadSender] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -70,6 +77,9 @@ class Dispatcher:
         self.random = random
         self.owner = owner or _owner_id()
         self.on_disable = on_disable
+        self.thread_senders: Callable[[Settings], ThreadSender] = thread_senders or (
+            lambda s: ThreadSender(store, s.slack)
+        )
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._in_flight: dict[asyncio.Task[None], str] = {}  # each send and its kind
@@ -165,7 +175,9 @@ class Dispatcher:
         # SQLite, is held for one trip, not across several of this loop's cycles.
         lease = settings.delivery.lease_seconds
         return await self.store.run(
-            lambda tx: OutboxQueries(tx).claim_due(self.owner, lease, limit, busy=busy)
+            lambda tx: OutboxQueries(tx).claim_due(
+                self.owner, lease, limit, busy=busy, sequenced=SEQUENCED
+            )
         )
 
     async def _deliver(self, delivery: Delivery, settings: Settings) -> None:
@@ -184,6 +196,8 @@ class Dispatcher:
         await self._record(delivery, settings, policy, started, result)
 
     async def _send(self, delivery: Delivery, settings: Settings) -> DeliveryResult:
+        if delivery.kind == THREAD_KIND:
+            return await self._send_to_thread(delivery, settings)
         notifier = self.notifiers(delivery.kind, settings)
         if notifier is None:
             return DeliveryResult(
@@ -198,6 +212,25 @@ class Dispatcher:
         except asyncio.TimeoutError:
             return DeliveryResult.retry(f"the send did not finish within {deadline:g} s")
         except Exception as error:  # notifiers return every failure: this is a bug, retry later
+            log.exception(
+                "handoff.delivery.unexpected_error", delivery_id=delivery.id, kind=delivery.kind
+            )
+            return DeliveryResult.retry(f"unexpected error: {type(error).__name__}: {error}")
+
+    async def _send_to_thread(self, delivery: Delivery, settings: Settings) -> DeliveryResult:
+        if not settings.slack.enabled:
+            return DeliveryResult(
+                Outcome.DISABLED,
+                "Slack was turned off before this thread message could be sent "
+                "(slack.enabled is false)",
+            )
+        deadline = settings.delivery.lease_seconds * 0.9
+        try:
+            sender = self.thread_senders(settings)
+            return await asyncio.wait_for(sender.send(delivery), timeout=deadline)
+        except asyncio.TimeoutError:
+            return DeliveryResult.retry(f"the send did not finish within {deadline:g} s")
+        except Exception as error:  # the sender returns every failure: a bug, retry later
             log.exception(
                 "handoff.delivery.unexpected_error", delivery_id=delivery.id, kind=delivery.kind
             )
@@ -255,8 +288,9 @@ class Dispatcher:
             attempt, status = AttemptStatus.DISABLED, DeliveryStatus.DISABLED
             error = result.detail
             log.warning(f"handoff.{delivery.kind}.disabled", reason=error, **fields)
-        kept = await self.store.run(
-            lambda tx: OutboxQueries(tx).finish(
+
+        async def finish(tx: StoreTransaction) -> bool:
+            kept = await OutboxQueries(tx).finish(
                 delivery,
                 self.owner,
                 started_at=started,
@@ -266,7 +300,11 @@ class Dispatcher:
                 response_code=result.response_code,
                 next_attempt_at=next_attempt_at,
             )
-        )
+            if kept and result.receipt:  # with the delivery: a thread never waits on a lost ts
+                await record_receipt(tx, delivery, result.receipt)
+            return kept
+
+        kept = await self.store.run(finish)
         if not kept:
             log.warning("handoff.delivery.lease_lost", **fields)
         if (

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -281,6 +281,9 @@ class SlackReply:
     ok: bool = True
     error: str | None = None  # Slack's `error` code when the call was not ok
     retry_after: float | None = None
+    ts: str | None = None  # the message's timestamp (its id in the channel) when one was posted
+    channel: str | None = None  # the channel's ID, as Slack answered
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the whole answer
 
     @classmethod
     def failed(
@@ -290,11 +293,27 @@ class SlackReply:
 
 
 class SlackApi(Protocol):
+    """The Web API methods rasa-handoff calls. Each calls once and raises `TransportError` if
+    Slack did not answer; any answer (ok or not) comes back as a `SlackReply`."""
+
     async def chat_post_message(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
-    ) -> SlackReply:
-        """Post once. Raises `TransportError` if Slack did not answer."""
-        ...
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> SlackReply: ...
+
+    async def chat_update(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> SlackReply: ...
+
+    async def chat_post_ephemeral(
+        self, *, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> SlackReply: ...
+
+    async def users_info(self, *, user: str) -> SlackReply: ...
 
 
 class WebClientSlackApi:
@@ -307,18 +326,48 @@ class WebClientSlackApi:
         )
 
     async def chat_post_message(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
     ) -> SlackReply:
-        try:
-            response = await self.client.chat_postMessage(
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        return await self._call(
+            self.client.chat_postMessage(
                 channel=channel,
                 text=text,
                 blocks=blocks,
-                mrkdwn=False,
+                mrkdwn=blocks is None,  # a thread line's own markup (the escaped text) only
                 link_names=False,
                 unfurl_links=False,
                 unfurl_media=False,
+                **extra,
             )
+        )
+
+    async def chat_update(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> SlackReply:
+        return await self._call(
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        )
+
+    async def chat_post_ephemeral(
+        self, *, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> SlackReply:
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        return await self._call(
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text, **extra)
+        )
+
+    async def users_info(self, *, user: str) -> SlackReply:
+        return await self._call(self.client.users_info(user=user))
+
+    async def _call(self, request: Awaitable[Any]) -> SlackReply:
+        try:
+            response = await request
         except SlackApiError as error:
             response = error.response
             data = response.data if isinstance(response.data, dict) else {}
@@ -334,19 +383,28 @@ class WebClientSlackApi:
             ) from None
         except aiohttp.ClientError as error:
             raise TransportError(f"could not reach Slack: {error}") from error
-        return SlackReply(int(response.status_code))
+        data = response.data if isinstance(response.data, dict) else {}
+        return SlackReply(
+            int(response.status_code),
+            ts=str(data["ts"]) if data.get("ts") else None,
+            channel=str(data["channel"]) if data.get("channel") else None,
+            data=data,
+        )
 
 
 @dataclass(frozen=True)
 class SlackCall:
     channel: str
     text: str
-    blocks: list[dict[str, Any]]
+    blocks: list[dict[str, Any]] | None
+    method: str = "chat.postMessage"
+    thread_ts: str | None = None  # chat.postMessage in a thread; chat.update's message
+    user: str | None = None  # chat.postEphemeral's and users.info's user
 
 
 class MemorySlackApi:
     """Records every call; answers with the scripted replies (or raises the scripted errors) in
-    turn, then with ok."""
+    turn, then with ok (a posted message gets ts "1.000001", "1.000002", ...)."""
 
     def __init__(self, *replies: SlackReply | Exception) -> None:
         self.calls: list[SlackCall] = []
@@ -355,11 +413,36 @@ class MemorySlackApi:
     def will_answer(self, *replies: SlackReply | Exception) -> None:
         self.replies.extend(replies)
 
-    async def chat_post_message(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
-    ) -> SlackReply:
-        self.calls.append(SlackCall(channel, text, blocks))
-        reply = self.replies.popleft() if self.replies else SlackReply()
+    def _answer(self, call: SlackCall) -> SlackReply:
+        self.calls.append(call)
+        reply = self.replies.popleft() if self.replies else None
         if isinstance(reply, Exception):
             raise reply
+        if reply is None:
+            ts = f"1.{len(self.calls):06d}" if call.method == "chat.postMessage" else None
+            reply = SlackReply(ts=ts, channel="C0MEMORY" if ts else None)
         return reply
+
+    async def chat_post_message(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> SlackReply:
+        return self._answer(SlackCall(channel, text, blocks, thread_ts=thread_ts))
+
+    async def chat_update(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> SlackReply:
+        return self._answer(SlackCall(channel, text, blocks, "chat.update", thread_ts=ts))
+
+    async def chat_post_ephemeral(
+        self, *, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> SlackReply:
+        call = SlackCall(channel, text, None, "chat.postEphemeral", thread_ts, user)
+        return self._answer(call)
+
+    async def users_info(self, *, user: str) -> SlackReply:
+        return self._answer(SlackCall("", "", None, "users.info", user=user))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,8 +23,11 @@ from handoff_plugin.inbox.login_throttle import LoginThrottle, account_key, addr
 from handoff_plugin.models import ROLES, Agent, AgentSession, Role
 from handoff_plugin.store import Store
 from handoff_plugin.store.queries.agents import AgentQueries
+from handoff_plugin.store.queries.slack import SlackQueries
 
 log = structlog.get_logger(__name__)
+
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,31}")
 _T = TypeVar("_T")
 
 MIN_PASSWORD_LENGTH = 10
@@ -184,6 +188,20 @@ class AgentService:
     async def all(self) -> list[Agent]:
         async with self.store.transaction() as tx:
             return await AgentQueries(tx).all()
+
+    async def set_slack_user(self, email: object, slack_user: object) -> Agent:
+        """The agent answers from Slack as `slack_user` (a member ID like U0123ABCD)."""
+        user = slack_user.strip() if isinstance(slack_user, str) else ""
+        if not SLACK_USER.fullmatch(user):
+            raise InvalidInput(
+                f"{slack_user!r} is not a Slack member ID: copy it from the person's Slack "
+                "profile (More > Copy member ID), e.g. U0123ABCD"
+            )
+        async with self.store.transaction() as tx:
+            agent = await self._by_email(AgentQueries(tx), email)
+            await SlackQueries(tx).map_user(user, agent.id, explicit=True)
+        log.info("handoff.agent.slack_user_set", agent_id=agent.id)
+        return agent
 
     async def _by_email(self, q: AgentQueries, email: object) -> Agent:
         address = check_email(email)

@@ -323,7 +323,7 @@ class InboxApi:
         return json_response({"assignee": Assignee.of(call.me.agent).as_json()})
 
     async def release(self, call: Call) -> Result:
-        await self.conversations.assignments.release(call.me.agent, call.id)
+        await self.conversations.release(call.me.agent, call.id)
         return json_response({"assignee": None})
 
     async def transfer(self, call: Call) -> Result:

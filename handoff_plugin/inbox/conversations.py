@@ -219,15 +219,19 @@ class InboxConversations:
                 raise NotFound(f"conversation {conversation_id} does not exist")
             await InboxQueries(tx).mark_read(agent.id, conversation_id, seq)
 
-    async def send(self, agent: Agent, conversation_id: int, text: object) -> ChatMessage:
+    async def send(
+        self, agent: Agent, conversation_id: int, text: object, *, via: str | None = None
+    ) -> ChatMessage:
         """The agent's message to the visitor; the first one starts live chat and claims the
-        conversation for `agent` (`Conflict` if another agent handles it)."""
+        conversation for `agent` (`Conflict` if another agent handles it). `via`: where the
+        agent wrote it, if not in the inbox ("slack")."""
         if not isinstance(text, str):
             raise InvalidInput('send {"text": "..."} with the message as a string')
         await self.livechat.agent_text(text)  # an empty or too long message claims nothing
-        await self.assignments.claim(agent, conversation_id)
+        if await self.assignments.claim(agent, conversation_id):
+            await self.livechat.claimed(conversation_id, agent.ref)
         before = await self.livechat.last_seq(conversation_id)
-        message = await self.livechat.send_agent_message(conversation_id, agent.ref, text)
+        message = await self.livechat.send_agent_message(conversation_id, agent.ref, text, via=via)
 
         async def sent(tx: StoreTransaction) -> None:
             q = InboxQueries(tx)
@@ -248,13 +252,20 @@ class InboxConversations:
     async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> None:
         """Make the conversation `agent`'s; in live chat the visitor is told who joined."""
         if await self.assignments.claim(agent, conversation_id, take_over=take_over):
+            await self.livechat.claimed(conversation_id, agent.ref)
             await self.livechat.announce_agent(conversation_id, agent.ref)
+
+    async def release(self, agent: Agent, conversation_id: int) -> None:
+        """Give the conversation back to the queue."""
+        await self.assignments.release(agent, conversation_id)
+        await self.livechat.claimed(conversation_id, None)
 
     async def transfer(
         self, agent: Agent, conversation_id: int, agent_email: object, note: object = None
     ) -> Assignee:
         """Hand the conversation to another agent; in live chat the visitor is told who joined."""
         new = await self.assignments.transfer(agent, conversation_id, agent_email, note)
+        await self.livechat.claimed(conversation_id, new.ref)
         await self.livechat.announce_agent(conversation_id, new.ref)
         return new
 

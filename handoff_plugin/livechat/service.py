@@ -24,6 +24,14 @@ import structlog
 
 from handoff_plugin.config.settings import Settings, SettingsProvider
 from handoff_plugin.config.texts import Texts
+from handoff_plugin.delivery.slack_thread import (
+    BACK_TO_BOT,
+    CLAIMED,
+    LIVE,
+    MIRRORED_STATES,
+    WAITING,
+    ThreadMirror,
+)
 from handoff_plugin.errors import InvalidInput, NotFound, PermissionDenied
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
 from handoff_plugin.livechat.sessions import SessionSigner
@@ -141,6 +149,8 @@ class LiveChatService:
     transcript: Transcript
     broker: Broker
     signer: SessionSigner
+    # Answering from Slack: what the escalation's thread must show, queued with each change.
+    mirror: ThreadMirror = field(default_factory=ThreadMirror)
 
     # --- visitor sessions ---
 
@@ -226,6 +236,7 @@ class LiveChatService:
 
         Raises WrongChannel (storing nothing) if the conversation started on another channel."""
         payload = {"metadata": dict(metadata)} if metadata else None
+        settings = await self.settings.recent()  # asked per message: may be a second old
 
         async def record(tx: StoreTransaction) -> tuple[Conversation, ChatMessage]:
             conversation = await ConversationQueries(tx).ensure_conversation(sender_id, channel)
@@ -234,6 +245,7 @@ class LiveChatService:
             message = await LiveChatQueries(tx).append_message(
                 conversation, Author.VISITOR, text, payload, channel=channel
             )
+            await self.mirror.message(tx, settings, conversation.state, message)
             return conversation, message
 
         conversation, message = await self.store.run(record)  # one hop per turn (Store.run)
@@ -300,9 +312,11 @@ class LiveChatService:
         return True
 
     async def send_agent_message(
-        self, conversation_id: int, agent: AgentRef, text: str
+        self, conversation_id: int, agent: AgentRef, text: str, *, via: str | None = None
     ) -> ChatMessage:
-        """Show the agent's message to the visitor; the first one starts live chat."""
+        """Show the agent's message to the visitor; the first one starts live chat.
+
+        `via`: where the agent wrote it ("slack": its Slack thread has it already)."""
         text = await self.agent_text(text)
         conversation = await self._conversation(conversation_id)
         settings = await self.settings.recent()
@@ -313,6 +327,7 @@ class LiveChatService:
                 message = await LiveChatQueries(tx).append_message(
                     conversation, Author.AGENT, text, agent=agent, channel=CHANNEL
                 )
+                await self.mirror.message(tx, settings, ConversationState.LIVE, message, via=via)
                 return notice, message
 
             notice, message = await self.store.run(send)  # one trip (see Store.run)
@@ -366,14 +381,17 @@ class LiveChatService:
         visitor and kept in the transcript; the bot's state is left as it is. `payload` adds
         what is not text (e.g. `buttons`, in Rasa's response shape)."""
         conversation = await self._conversation(conversation_id)
+        settings = await self.settings.recent()
 
         async def tell(tx: StoreTransaction) -> tuple[ChatMessage, bool]:
             q = LiveChatQueries(tx)
             notice = await q.append_message(
                 conversation, Author.SYSTEM, text, payload, channel=CHANNEL
             )
-            live = await q.state_of_sender(conversation.sender_id) is ConversationState.LIVE
-            return notice, live
+            state = await q.state_of_sender(conversation.sender_id)
+            if state is not None:
+                await self.mirror.message(tx, settings, state, notice)
+            return notice, state is ConversationState.LIVE
 
         async with self.transcript.lock(conversation.sender_id):
             notice, live = await self.store.run(tell)
@@ -406,8 +424,10 @@ class LiveChatService:
                 conversation.id, ConversationState.BOT, allowed_from=(ConversationState.LIVE,)
             ):
                 return None
-            await ConversationQueries(tx).close_open_escalation(conversation.id)
             ended = await q.append_message(conversation, Author.SYSTEM, text, channel=CHANNEL)
+            await self.mirror.message(tx, settings, ConversationState.LIVE, ended)
+            await self.mirror.state(tx, settings, conversation.id, BACK_TO_BOT)
+            await ConversationQueries(tx).close_open_escalation(conversation.id)
             if settings.livechat.transcript_email:  # queued with the end, so never lost
                 await queue_transcript(tx, conversation, ended, settings, texts)
             return ended
@@ -442,12 +462,36 @@ class LiveChatService:
         ):
             return None
         texts = settings.localization.for_language(await q.visitor_language(conversation.id))
-        return await q.append_message(
+        await self.mirror.state(tx, settings, conversation.id, LIVE, agent.name)
+        notice = await q.append_message(
             conversation,
             Author.SYSTEM,
             texts.render("live_chat_started", agent_name=agent.name),
             channel=CHANNEL,
         )
+        await self.mirror.message(tx, settings, ConversationState.LIVE, notice)
+        return notice
+
+    async def claimed(self, conversation_id: int, agent: AgentRef | None) -> None:
+        """`agent` now handles the conversation (None: nobody, it waits again): its Slack
+        thread shows it."""
+        settings = await self.settings.recent()
+        if not settings.slack.two_way:
+            return
+
+        async def queue(tx: StoreTransaction) -> None:
+            conversation = await ConversationQueries(tx).conversation(conversation_id)
+            if conversation is None or conversation.state not in MIRRORED_STATES:
+                return
+            if conversation.state is ConversationState.LIVE:
+                if agent is not None:
+                    await self.mirror.state(tx, settings, conversation_id, LIVE, agent.name)
+                return
+            state = CLAIMED if agent is not None else WAITING
+            name = agent.name if agent is not None else None
+            await self.mirror.state(tx, settings, conversation_id, state, name)
+
+        await self.store.run(queue)
 
     @staticmethod
     def _started(conversation: Conversation, agent: AgentRef) -> None:

@@ -406,3 +406,43 @@ canned_replies = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("language", "shortcut"),
 )
+
+# Answering from Slack (migration 0012). One thread per escalation: the channel and `ts` of the
+# notification Slack answered with, and what its first message shows (waiting | claimed | live |
+# bot) and for whom.
+slack_threads = sa.Table(
+    "slack_threads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("escalation_id", sa.Integer, sa.ForeignKey("escalations.id"), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("ts", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("escalation_id", name="uq_slack_threads_escalation_id"),
+    sa.UniqueConstraint("channel", "ts", name="uq_slack_threads_channel_ts"),
+)
+
+# Every Slack request handled once, whichever replica it reached and however often Slack retried.
+slack_events = sa.Table(
+    "slack_events",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index("ix_slack_events_received_at", "received_at"),
+)
+
+# Which agent a Slack user answers as: set by `handoff agent set-slack-user` (explicit), or
+# learnt from the Slack profile's email (users.info) and cached here.
+slack_users = sa.Table(
+    "slack_users",
+    metadata,
+    sa.Column("slack_user_id", sa.String(32), primary_key=True),
+    sa.Column(
+        "agent_id", sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("explicit", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_slack_users_agent_id", "agent_id"),
+)

@@ -24,6 +24,7 @@ from tests.servers import (
     SmtpServer,
     free_port,  # noqa: F401  (re-exported for the integration tests)
 )
+from tests.slack_standin import SlackStandin
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -55,7 +56,7 @@ class NotificationServers:
     """Where the action server's notifications go: all three notifiers are on."""
 
     smtp: SmtpServer
-    slack: HttpServer
+    slack: SlackStandin
     webhook: HttpServer
     recipients: str = "team@support.test"
     slack_token: str = "xoxb-integration-token"
@@ -133,4 +134,3 @@ LIVECHAT = {
 def server_layers(action_server: ActionServer) -> list[dict[str, Any]]:
     env = {"HANDOFF_DATABASE_URL": action_server.database_url}
     return [*base_layers(env, ROOT / "tests" / "data" / "handoff.yml"), LIVECHAT]
-

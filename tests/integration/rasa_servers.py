@@ -26,13 +26,15 @@ from tests.integration.conftest import (
     server_layers,
     wait_until_up,
 )
-from tests.servers import ACTIONS_TOKEN, SLACK_OK, HttpServer, SmtpServer, free_port
+from tests.servers import ACTIONS_TOKEN, HttpServer, SmtpServer, free_port
+from tests.slack_standin import SlackStandin
 
 
 @pytest.fixture(scope="session")
 def notification_servers() -> Iterator[NotificationServers]:
+    # Slack: a stand-in that answers like Slack (a fresh ts per message, threads, users.info).
     servers = NotificationServers(
-        SmtpServer().start(), HttpServer(SLACK_OK).start(), HttpServer().start()
+        SmtpServer().start(), SlackStandin().start(), HttpServer().start()
     )
     yield servers
     servers.smtp.stop()

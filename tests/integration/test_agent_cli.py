@@ -98,3 +98,33 @@ def test_without_a_terminal_the_password_must_come_from_stdin(tmp_path: Path) ->
     result = handoff(url, "add", "ann@example.com", "--name", "Ann")
     assert result.returncode == 2
     assert "pass --password-stdin" in result.stderr
+
+
+def test_an_agent_is_linked_to_a_slack_user_when_added_or_later(tmp_path: Path) -> None:
+    from handoff_plugin.store.queries.slack import SlackQueries
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/handoff.db"
+    added = handoff(url, "add", "ann@example.com", "--name", "Ann", "--slack-user", "U0ANN1",
+                    "--password-stdin", stdin="first password\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "ann@example.com answers from Slack as U0ANN1" in added.stderr
+    handoff(url, "add", "bob@example.com", "--name", "Bob", "--password-stdin",
+            stdin="second password\n")  # fmt: skip
+    later = handoff(url, "set-slack-user", "Bob@Example.com", "U0BOB2")
+    assert later.returncode == 0, later.stderr
+    wrong = handoff(url, "set-slack-user", "bob@example.com", "bob")
+    assert wrong.returncode == 2 and "not a Slack member ID" in wrong.stderr
+    nobody = handoff(url, "set-slack-user", "cy@example.com", "U0CY3")
+    assert nobody.returncode != 0 and "no agent with the email cy@example.com" in nobody.stderr
+
+    async def linked() -> list[int | None]:
+        store = await open_store(url)
+        try:
+            async with store.transaction() as tx:
+                q = SlackQueries(tx)
+                return [await q.agent_of(u) for u in ("U0ANN1", "U0BOB2", "U0CY3")]
+        finally:
+            await store.close()
+
+    ann, bob, cy = asyncio.run(linked())
+    assert ann is not None and bob is not None and ann != bob and cy is None

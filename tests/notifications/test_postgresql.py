@@ -57,3 +57,27 @@ async def test_a_crashed_senders_delivery_is_sent_again_after_its_lease(
     attempts = await handoff.attempts(delivery.id)
     assert delivery.status is DeliveryStatus.DELIVERED
     assert [a.status for a in attempts] == [AttemptStatus.INTERRUPTED, AttemptStatus.DELIVERED]
+
+
+async def test_slack_thread_lines_go_in_order_and_requests_are_handled_once_on_postgresql(
+    pg_store: Store, postgres_url: str, clock: FakeClock, slack: HttpServer
+) -> None:
+    from handoff_plugin.store.queries.slack import SlackQueries
+    from tests.notifications.conftest import slack_section
+    from tests.notifications.test_slack_thread import SECRET, line, mirror
+
+    sections = {"slack": slack_section(slack, signing_secret=SECRET)}
+    handoff = build_handoff(pg_store, postgres_url, clock, sections)
+    outcome = await handoff.escalate()
+    assert outcome.escalation is not None
+    conversation_id = outcome.escalation.conversation_id
+    await mirror(
+        handoff, conversation_id, line(conversation_id, "one"), line(conversation_id, "two")
+    )
+    assert [await handoff.deliver() for _ in range(4)] == [1, 1, 1, 0]
+    assert [r.json()["text"] for r in slack.requests[1:]] == ["*Visitor:* one", "*Visitor:* two"]
+
+    async with pg_store.transaction() as tx:
+        assert await SlackQueries(tx).first_time("Ev0PG1")
+    async with pg_store.transaction() as tx:
+        assert not await SlackQueries(tx).first_time("Ev0PG1")  # Slack's retry: not again

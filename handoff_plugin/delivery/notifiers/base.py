@@ -7,6 +7,7 @@ the email and Slack notifiers read too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -134,12 +135,18 @@ class DeliveryResult:
     detail: str | None = None
     response_code: int | None = None
     retry_after: float | None = None  # the receiver asked us to wait at least this long
+    # What the receiver said the delivery is called there (Slack: the message's channel and
+    # ts), recorded with the delivery so later messages can refer to it.
+    receipt: Mapping[str, str] | None = None
 
     @classmethod
     def delivered(
-        cls, response_code: int | None = None, detail: str | None = None
+        cls,
+        response_code: int | None = None,
+        detail: str | None = None,
+        receipt: Mapping[str, str] | None = None,
     ) -> DeliveryResult:
-        return cls(Outcome.DELIVERED, detail, response_code)
+        return cls(Outcome.DELIVERED, detail, response_code, receipt=receipt)
 
     @classmethod
     def retry(

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from handoff_plugin.config.settings import SlackSettings
-from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification
+from handoff_plugin.delivery.notifiers.base import DeliveryResult, Notification, Outcome
 from handoff_plugin.delivery.transports import (
     SlackApi,
     SlackReply,
@@ -59,8 +59,32 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": False}
 
 
-def blocks(notification: Notification) -> list[dict[str, Any]]:
-    """Title, visitor name/email/phone, the message, an "Open in inbox" button.
+# What the thread's first message shows about who answers (see `state_line`).
+WAITING, CLAIMED, LIVE, BACK_TO_BOT = "waiting", "claimed", "live", "bot"
+CLAIM_ACTION, END_ACTION, OPEN_ACTION = "handoff_claim", "handoff_end", "handoff_open_in_inbox"
+
+
+def state_line(state: str, agent_name: str | None = None) -> str:
+    """Who answers: "Waiting for an agent", "Claimed by Ann", "Live with Ann", "Back to the bot"."""
+    name = escape_mrkdwn(agent_name or "an agent", 200)
+    if state == CLAIMED:
+        return f"Claimed by {name}"
+    if state == LIVE:
+        return f"Live with {name}"
+    if state == BACK_TO_BOT:
+        return "Back to the bot"
+    return "Waiting for an agent"
+
+
+def blocks(
+    notification: Notification,
+    *,
+    two_way: bool = False,
+    state: str = WAITING,
+    agent_name: str | None = None,
+) -> list[dict[str, Any]]:
+    """Title, visitor name/email/phone, the message, an "Open in inbox" button; answering from
+    Slack (`two_way`) adds who answers now and the Claim and End Live Chat buttons.
 
     Visitor-supplied values are plain_text objects (never parsed as markup) and escaped."""
     visitor = notification.visitor
@@ -69,23 +93,47 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
         _plain(f"Email: {escape_mrkdwn(str(visitor.get('email') or '-'), 1900)}"),
         _plain(f"Phone: {escape_mrkdwn(str(visitor.get('phone') or '-'), 1900)}"),
     ]
-    return [
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "text": _plain("Open in inbox"),
+            "url": notification.inbox_url,
+            "style": "primary",
+            "action_id": OPEN_ACTION,
+        }
+    ]
+    shown: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(escape_mrkdwn(notification.title, 150))},
         {"type": "section", "fields": fields},
         {"type": "section", "text": _plain(escape_mrkdwn(notification.text or "-"))},
-        {
-            "type": "actions",
-            "elements": [
+    ]
+    if two_way:
+        value = str(notification.conversation_id)
+        shown.append(
+            {
+                "type": "context",
+                "block_id": "handoff_state",
+                "elements": [_plain(state_line(state, agent_name))],
+            }
+        )
+        if state != BACK_TO_BOT:
+            buttons[:0] = [
                 {
                     "type": "button",
-                    "text": _plain("Open in inbox"),
-                    "url": notification.inbox_url,
-                    "style": "primary",
-                    "action_id": "handoff_open_in_inbox",
-                }
-            ],
-        },
-    ]
+                    "text": _plain("Claim"),
+                    "action_id": CLAIM_ACTION,
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "text": _plain("End Live Chat"),
+                    "action_id": END_ACTION,
+                    "value": value,
+                    "style": "danger",
+                },
+            ]
+    shown.append({"type": "actions", "block_id": "handoff_actions", "elements": buttons})
+    return shown
 
 
 def fallback_text(notification: Notification) -> str:
@@ -100,16 +148,24 @@ class SlackNotifier:
 
     def __init__(self, settings: SlackSettings, api: SlackApi | None = None) -> None:
         self.channel = settings.channel
+        self.two_way = settings.two_way
         self.api = api or WebClientSlackApi(settings)
 
     async def send(self, notification: Notification) -> DeliveryResult:
         try:
             reply = await self.api.chat_post_message(
-                channel=self.channel, text=fallback_text(notification), blocks=blocks(notification)
+                channel=self.channel,
+                text=fallback_text(notification),
+                blocks=blocks(notification, two_way=self.two_way),
             )
         except TransportError as error:
             return DeliveryResult.retry(str(error))
-        return classify(reply)
+        result = classify(reply)
+        if result.outcome is Outcome.DELIVERED and reply.ts:
+            # The thread of this escalation: where its conversation is mirrored and answered.
+            receipt = {"channel": reply.channel or self.channel, "ts": reply.ts}
+            return DeliveryResult.delivered(result.response_code, receipt=receipt)
+        return result
 
 
 def classify(reply: SlackReply) -> DeliveryResult:

@@ -19,6 +19,7 @@ from handoff_plugin.store.tables import (
     conversation_reads,
     conversations,
     login_throttle,
+    slack_users,
 )
 
 
@@ -96,6 +97,8 @@ class AgentQueries:
             .where(conversations.c.assignee_id == agent_id)
             .values(assignee_id=None, assigned_at=None)
         )
+        # Their Slack user no longer answers as anyone.
+        await self.conn.execute(slack_users.delete().where(slack_users.c.agent_id == agent_id))
         await self.conn.execute(agents.delete().where(agents.c.id == agent_id))
 
     async def set_password_hash(self, agent_id: int, password_hash: str) -> None:

@@ -151,10 +151,15 @@ class OutboxQueries:
         limit: int,
         *,
         busy: Mapping[str, int] | None = None,
+        sequenced: Mapping[str, str] | None = None,
     ) -> list[Delivery]:
         """Lease due deliveries to `owner`, at most `limit` of each kind less the `busy` ones (its
         sends of that kind still in flight), counting the attempt that starts now. Per kind, so
         a receiver that hangs fills its own slots and never holds up the other notifiers.
+
+        `sequenced` maps a kind to the kind it waits for: its rows go out one at a time per
+        escalation, oldest first, once that escalation's row of the other kind is finished
+        (Slack thread lines wait for the notification whose message starts the thread).
 
         A delivery whose lease expired (its process died while sending) is due again; the lost
         attempt is recorded as interrupted."""
@@ -180,6 +185,9 @@ class OutboxQueries:
                 candidates.append(row)
         claimed = []
         for row in candidates:
+            if sequenced and row.kind in sequenced:
+                if not await self._next_in_sequence(row, sequenced[row.kind]):
+                    continue
             updated = await self.conn.execute(
                 deliveries.update()
                 .where(deliveries.c.id == row.id)
@@ -209,6 +217,25 @@ class OutboxQueries:
                 )
             claimed.append(await self.delivery(row.id))
         return claimed
+
+    async def _next_in_sequence(self, row: Row, waits_for: str) -> bool:
+        """No earlier row of its kind and escalation is unfinished, nor one of `waits_for`."""
+        unfinished = [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
+        blocking = (
+            await self.conn.execute(
+                sa.select(deliveries.c.id)
+                .where(deliveries.c.escalation_id == row.escalation_id)
+                .where(deliveries.c.status.in_(unfinished))
+                .where(
+                    sa.or_(
+                        sa.and_(deliveries.c.kind == row.kind, deliveries.c.id < row.id),
+                        deliveries.c.kind == waits_for,
+                    )
+                )
+                .limit(1)
+            )
+        ).first()
+        return blocking is None
 
     async def finish(
         self,

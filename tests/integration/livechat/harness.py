@@ -16,6 +16,7 @@ from sanic import Sanic
 
 from channels.inbox import InboxInput
 from channels.livechat import LiveChatInput
+from channels.slack import SlackInput
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.models import Author, ConversationState
 from handoff_plugin.services import Services
@@ -35,6 +36,7 @@ class RunningServer:
     services: Services
     channel: LiveChatInput
     inbox: InboxInput | None = None
+    slack: SlackInput | None = None
 
     @property
     def livechat(self) -> LiveChatService:
@@ -99,7 +101,7 @@ class RunningServer:
         await self.services.close()
         fresh = await start_server(agent, await Services.create(layers), port)
         self.app, self.server, self.services = fresh.app, fresh.server, fresh.services
-        self.channel, self.inbox = fresh.channel, fresh.inbox
+        self.channel, self.inbox, self.slack = fresh.channel, fresh.inbox, fresh.slack
 
 
 async def start_server(agent: Any, services: Services, port: int) -> RunningServer:
@@ -113,10 +115,11 @@ async def start_server(agent: Any, services: Services, port: int) -> RunningServ
     # session-wide server's event loop does not run, and a sweep frozen inside a write
     # transaction would hold the SQLite lock other processes (replicas starting) wait for.
     inbox = InboxInput(services, feed_interval=0.5, sweep_interval=24 * 3600)
-    app = run.configure_app([channel, RestInput(), inbox], enable_api=True, port=port)
+    slack = SlackInput(services)  # refuses everything unless a test sets slack.signing_secret
+    app = run.configure_app([channel, RestInput(), inbox, slack], enable_api=True, port=port)
     app.ctx.agent = agent
     server = await serve_sanic(app, port)
-    return RunningServer(f"http://127.0.0.1:{port}", app, server, services, channel, inbox)
+    return RunningServer(f"http://127.0.0.1:{port}", app, server, services, channel, inbox, slack)
 
 
 @dataclass
