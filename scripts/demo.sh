@@ -113,6 +113,13 @@ wait_for() {  # url name pid
 wait_for "http://127.0.0.1:$ACTIONS_PORT/health" actions "$actions_pid"
 wait_for "http://127.0.0.1:$RASA_PORT/status?token=$RASA_API_TOKEN" rasa "$rasa_pid"
 
+SLACK_HINT=""
+if [ "${DEMO_SLACK:-0}" = 1 ]; then
+  SLACK_HINT="  Answer from Slack (the stand-in prints each thread here), as the Slack user U0DEMO:
+    .venv/bin/python scripts/slack_chat.py reply \"Hi, how can I help?\"
+    .venv/bin/python scripts/slack_chat.py click end      (or: click claim; see README)
+"
+fi
 cat <<EOT
 
   rasa-handoff demo is running.
@@ -126,6 +133,7 @@ cat <<EOT
   Visitor chat:     http://localhost:$RASA_PORT/webhooks/livechat/demo
                     (rasa-webchat; ask for a person, then answer from the inbox)
 
+$SLACK_HINT
   Talk to the bot (REST channel):
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "me", "message": "I want to talk to a human"}'
   Socket.io for your own rasa-webchat page: http://localhost:$RASA_PORT  (socket path /socket.io)
