@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from handoff_plugin.errors import DatabaseUnavailable
 from handoff_plugin.livechat.broker import ConversationEvent, Subscription
 from handoff_plugin.livechat.service import LiveChatService
 from handoff_plugin.livechat.typing import AGENT_TYPING, agent_typing_event
@@ -203,8 +204,13 @@ class VisitorConnections:
             batch, self._unsaved = self._unsaved, {}
             try:
                 await self._service.mark_delivered(batch)
-            except Exception:  # kept for the next try (or the socket's leave, or the stop)
-                log.exception("handoff.livechat.cursor_save_failed")
+            except Exception as exc:  # kept for the next try (or the socket's leave, or the stop)
+                if self._service.store.closed:  # the server stopped: retrying cannot succeed
+                    return
+                if isinstance(exc, DatabaseUnavailable):  # an outage: said once per try, briefly
+                    log.warning("handoff.livechat.cursor_save_failed", error=str(exc))
+                else:
+                    log.exception("handoff.livechat.cursor_save_failed")
                 for key, seq in batch.items():
                     self._unsaved[key] = max(seq, self._unsaved.get(key, 0))
 

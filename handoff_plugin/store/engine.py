@@ -190,6 +190,11 @@ class Store:
         async with self.engine.connect() as conn:
             return await conn.run_sync(current) == head
 
+    @property
+    def closed(self) -> bool:
+        """The server is stopping: this store answers nothing more."""
+        return self._closed
+
     def _check_open(self) -> None:
         # After close() the pools would open fresh connections: aiosqlite's are non-daemon
         # threads nobody closes, and the process could then never exit.

@@ -208,3 +208,29 @@ async def test_delivered_cursors_are_written_once_per_delay_under_a_steady_flow(
     ticks.put_nowait(None)  # the next delay: the message delivered meanwhile is saved
     await wait_until(lambda: len(saves) >= 2, what="the second save")
     assert saves[1] == {s.key: 2}
+
+
+async def test_the_cursor_saver_stops_once_the_store_is_closed(
+    service: LiveChatService, sockets: Sockets, store: Store
+) -> None:
+    """A server stopping closes its store: the saver gives up instead of retrying (and logging a
+    traceback) once per delay for as long as the process lives."""
+    ticks: asyncio.Queue[None] = asyncio.Queue()
+    waits: list[float] = []
+
+    async def delay(seconds: float) -> None:
+        waits.append(seconds)
+        await ticks.get()
+
+    connections = VisitorConnections(service, sockets, sleep=delay)
+    s = await session(service)
+    await connections.attach("tab", s, None)
+    await connections.deliver(await service.record_bot_message(s.key, {"text": "1"}, None), s.key)
+    assert sockets.seqs("tab") == [1]  # delivered: a cursor waits to be saved
+    await wait_until(lambda: len(waits) == 1, what="the saver waiting for its delay")
+    await store.close()
+    ticks.put_nowait(None)
+    saver = connections._saving
+    assert saver is not None
+    await asyncio.wait_for(saver, 10)  # it ended rather than waiting for another delay
+    assert len(waits) == 1
