@@ -201,12 +201,7 @@ class LiveChatService:
         return session
 
     async def mark_delivered(self, delivered: Mapping[str, int]) -> None:
-        async def mark(tx: StoreTransaction) -> None:
-            q = LiveChatQueries(tx)
-            for key, seq in delivered.items():
-                await q.mark_delivered(key, seq)
-
-        await self.store.run(mark)
+        await self.store.run(lambda tx: LiveChatQueries(tx).mark_delivered(delivered))
 
     # --- the transcript ---
 

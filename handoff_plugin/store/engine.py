@@ -81,6 +81,9 @@ def _sqlite_events(engine: sa.engine.Engine) -> None:
 # At most this many units share one write transaction: a batch holds the write lock (other
 # processes wait) and its first unit's caller waits for the last unit to finish.
 BATCH_LIMIT = 64
+_SAVEPOINT = "SAVEPOINT handoff_unit"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT handoff_unit"
+_RELEASE_SAVEPOINT = "RELEASE SAVEPOINT handoff_unit"
 READER_THREADS = 2  # read-only units at once (WAL readers never wait for each other)
 
 
@@ -285,16 +288,24 @@ class Store:
             return [unavailable for _ in works]
         with conn:
             batch = conn.begin()
+            # The savepoints go straight to the driver: SQLAlchemy's begin_nested() was a fifth
+            # of the Python this thread ran per turn, holding the GIL the event loop waits for.
+            # A unit's own begin_nested() nests inside; SQLAlchemy needs to know of neither.
+            driver = conn.connection.dbapi_connection
+            assert driver is not None
             for work in works:
+                driver.execute(_SAVEPOINT)
                 try:
-                    with conn.begin_nested():
-                        # The queries take an AsyncConnection; _Unsuspended answers the same.
-                        unsuspended = cast(AsyncConnection, _Unsuspended(conn))
-                        tx = StoreTransaction(unsuspended, self.clock, self.secrets)
-                        result = _to_the_end(cast(Coroutine[Any, Any, Any], work(tx)))
-                    outcomes.append((result, tx))
+                    # The queries take an AsyncConnection; _Unsuspended answers the same.
+                    unsuspended = cast(AsyncConnection, _Unsuspended(conn))
+                    tx = StoreTransaction(unsuspended, self.clock, self.secrets)
+                    result = _to_the_end(cast(Coroutine[Any, Any, Any], work(tx)))
                 except Exception as exc:  # handed to its caller; the others go on
+                    driver.execute(_ROLLBACK_TO_SAVEPOINT)
                     outcomes.append(exc)
+                else:
+                    outcomes.append((result, tx))
+                driver.execute(_RELEASE_SAVEPOINT)
             try:
                 batch.commit()
             except Exception as exc:  # nothing of the batch is stored

@@ -293,3 +293,15 @@ async def test_a_session_id_idle_longer_than_the_limit_gets_a_fresh_conversation
     expired = await service.open_session(first.token)
     assert expired.is_new and expired.session.key != first.session.key
     assert expired.session.conversation_id is None and expired.token != first.token
+
+
+async def test_delivered_cursors_of_many_sessions_are_saved_together_and_never_go_back(
+    service: LiveChatService,
+) -> None:
+    keys = [(await service.open_session(None)).session.key for _ in range(3)]
+    for key in keys:
+        await service.ensure_session(key)
+    await service.mark_delivered({keys[0]: 5, keys[1]: 3})
+    await service.mark_delivered({keys[0]: 2, keys[1]: 4})  # a late save of an older cursor
+    saved = [await service.ensure_session(key) for key in keys]
+    assert [session.delivered_seq for session in saved] == [5, 4, 0]

@@ -47,6 +47,12 @@ _LAST_SEQ = sa.select(conversations.c.last_seq).where(
     conversations.c.id == sa.bindparam("conversation")
 )
 _INSERT_MESSAGE = messages.insert()
+_MARK_DELIVERED = (
+    livechat_sessions.update()
+    .where(livechat_sessions.c.session_key == sa.bindparam("key"))
+    .where(livechat_sessions.c.delivered_seq < sa.bindparam("seq"))
+    .values(delivered_seq=sa.bindparam("seq"), last_seen_at=sa.bindparam("now"))
+)
 
 
 def _message(row: Row) -> ChatMessage:
@@ -259,13 +265,16 @@ class LiveChatQueries:
             .values(last_seen_at=self.tx.clock())
         )
 
-    async def mark_delivered(self, session_key: str, seq: int) -> None:
-        """Remember that the session's sockets were sent everything up to `seq` (never goes back)."""
+    async def mark_delivered(self, delivered: Mapping[str, int]) -> None:
+        """Remember that each session's sockets were sent everything up to its `seq` (a cursor
+        never goes back). One statement for them all: the cursors of a busy process arrive
+        together."""
+        if not delivered:
+            return
+        now = self.tx.clock()
         await self.conn.execute(
-            livechat_sessions.update()
-            .where(livechat_sessions.c.session_key == session_key)
-            .where(livechat_sessions.c.delivered_seq < seq)
-            .values(delivered_seq=seq, last_seen_at=self.tx.clock())
+            _MARK_DELIVERED,
+            [{"key": key, "seq": seq, "now": now} for key, seq in delivered.items()],
         )
 
     # --- generated secrets ---
