@@ -67,6 +67,11 @@ class Assignments:
 
         Raises `Conflict` if another agent has it, unless `take_over`."""
         me = Assignee.of(agent)
+        # Every agent message asks, and it is nearly always theirs already: a snapshot read
+        # says so without queueing behind the writes (the message's own write comes next).
+        holder = await self.assignee(conversation_id)
+        if holder is not None and holder.id == agent.id:
+            return False
 
         async def claim(tx: StoreTransaction) -> tuple[str, Assignment | None]:
             sender_id = await self._sender_id(tx, conversation_id)
@@ -90,7 +95,6 @@ class Assignments:
                 tx, Assignment(conversation_id, action, me, previous, me)
             )
 
-        # Every agent message claims first: one trip to the store (see Store.run).
         sender_id, change = await self.store.run(claim)
         if change is None:
             return False
