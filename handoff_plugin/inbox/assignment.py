@@ -10,6 +10,7 @@ inboxes hear of it, see feed.py) and published on this process's broker for its 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import structlog
@@ -18,6 +19,7 @@ from handoff_plugin.config.settings import Settings
 from handoff_plugin.errors import Conflict, InvalidInput, NotFound
 from handoff_plugin.inbox.feed import ORIGIN
 from handoff_plugin.livechat.broker import Broker, ConversationEvent
+from handoff_plugin.livechat.service import ClaimMirror
 from handoff_plugin.models import ROUTING, Agent, Assignee, Assignment, AssignmentAction
 from handoff_plugin.routing import desk
 from handoff_plugin.store import Store
@@ -52,10 +54,18 @@ def parse_note(value: object) -> str | None:
 
 
 class Assignments:
-    def __init__(self, store: Store, broker: Broker, origin: str = ORIGIN) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        origin: str = ORIGIN,
+        mirror: Callable[[], Awaitable[ClaimMirror | None]] | None = None,
+    ) -> None:
         self.store = store
         self.broker = broker
         self.origin = origin
+        # The Slack thread learns of a change in the change's own transaction (see _record).
+        self._mirror = mirror
 
     async def assignee(self, conversation_id: int) -> Assignee | None:
         return await self.store.run(
@@ -72,6 +82,7 @@ class Assignments:
         holder = await self.assignee(conversation_id)
         if holder is not None and holder.id == agent.id:
             return False
+        mirror = await self._claim_mirror()
 
         async def claim(tx: StoreTransaction) -> tuple[str, Assignment | None]:
             sender_id = await self._sender_id(tx, conversation_id)
@@ -92,7 +103,7 @@ class Assignments:
                 return sender_id, None
             action: AssignmentAction = "taken_over" if previous else "claimed"
             return sender_id, await self._record(
-                tx, Assignment(conversation_id, action, me, previous, me)
+                tx, Assignment(conversation_id, action, me, previous, me), mirror
             )
 
         sender_id, change = await self.store.run(claim)
@@ -103,6 +114,7 @@ class Assignments:
 
     async def release(self, agent: Agent, conversation_id: int) -> None:
         """Back to the queue: nobody handles the conversation (the assignee or an admin)."""
+        mirror = await self._claim_mirror()
         async with self.store.transaction() as tx:
             sender_id = await self._sender_id(tx, conversation_id)
             q = AssignmentQueries(tx)
@@ -113,7 +125,9 @@ class Assignments:
             if not await q.assign(conversation_id, None, held_by=previous.id):
                 raise Conflict(f"Conversation {conversation_id} changed hands meanwhile; reload.")
             change = await self._record(
-                tx, Assignment(conversation_id, "released", None, previous, Assignee.of(agent))
+                tx,
+                Assignment(conversation_id, "released", None, previous, Assignee.of(agent)),
+                mirror,
             )
         await self._publish(sender_id, change)
 
@@ -124,6 +138,7 @@ class Assignments:
         if not isinstance(agent_email, str) or not agent_email.strip():
             raise InvalidInput('send {"agent_email": "...", "note": "..."} (note is optional)')
         text = parse_note(note)
+        mirror = await self._claim_mirror()
         async with self.store.transaction() as tx:
             sender_id = await self._sender_id(tx, conversation_id)
             target = await AgentQueries(tx).by_email(agent_email)
@@ -142,6 +157,7 @@ class Assignments:
             change = await self._record(
                 tx,
                 Assignment(conversation_id, "transferred", new, previous, Assignee.of(agent), text),
+                mirror,
             )
         await self._publish(sender_id, change)
         return new
@@ -169,6 +185,7 @@ class Assignments:
     async def assign_automatically(self, conversation_id: int, settings: Settings) -> bool:
         """Give a waiting conversation nobody handles to the online agent with the most room
         (`routing.auto_assign`); False if someone took it meanwhile or nobody has room."""
+        mirror = await self._claim_mirror()
         async with self.store.transaction() as tx:
             sender_id = await self._sender_id(tx, conversation_id)
             agent_id = await desk.pick_agent(tx, settings)
@@ -180,7 +197,7 @@ class Assignments:
             assignee = await q.assignee(conversation_id)
             assert assignee is not None
             change = await self._record(
-                tx, Assignment(conversation_id, "assigned", assignee, None, ROUTING)
+                tx, Assignment(conversation_id, "assigned", assignee, None, ROUTING), mirror
             )
         await self._publish(sender_id, change)
         return True
@@ -203,14 +220,22 @@ class Assignments:
             raise NotFound(f"conversation {conversation_id} does not exist")
         return conversation.sender_id
 
-    async def _record(self, tx: StoreTransaction, change: Assignment) -> Assignment:
+    async def _claim_mirror(self) -> ClaimMirror | None:
+        return await self._mirror() if self._mirror is not None else None
+
+    async def _record(
+        self, tx: StoreTransaction, change: Assignment, mirror: ClaimMirror | None = None
+    ) -> Assignment:
+        assignee = change.assignee.ref if change.assignee else None
         await InboxQueries(tx).add_event(
             "assignment.changed",
             change.conversation_id,
             self.origin,
-            agent=change.assignee.ref if change.assignee else None,
+            agent=assignee,
             detail=change.detail(),
         )
+        if mirror is not None:
+            await mirror(tx, change.conversation_id, assignee)
         log.info(
             "handoff.inbox.assignment_changed",
             conversation_id=change.conversation_id,

@@ -128,7 +128,7 @@ class InboxConversations:
         self.store = store
         self.livechat = livechat
         self.origin = origin
-        self.assignments = Assignments(store, livechat.broker, origin)
+        self.assignments = Assignments(store, livechat.broker, origin, livechat.claim_mirror)
         self.satisfaction = Satisfaction(livechat)
 
     async def page(
@@ -228,8 +228,7 @@ class InboxConversations:
         if not isinstance(text, str):
             raise InvalidInput('send {"text": "..."} with the message as a string')
         await self.livechat.agent_text(text)  # an empty or too long message claims nothing
-        if await self.assignments.claim(agent, conversation_id):
-            await self.livechat.claimed(conversation_id, agent.ref)
+        await self.assignments.claim(agent, conversation_id)
         before = await self.livechat.last_seq(conversation_id)
         message = await self.livechat.send_agent_message(conversation_id, agent.ref, text, via=via)
 
@@ -252,20 +251,17 @@ class InboxConversations:
     async def claim(self, agent: Agent, conversation_id: int, *, take_over: bool = False) -> None:
         """Make the conversation `agent`'s; in live chat the visitor is told who joined."""
         if await self.assignments.claim(agent, conversation_id, take_over=take_over):
-            await self.livechat.claimed(conversation_id, agent.ref)
             await self.livechat.announce_agent(conversation_id, agent.ref)
 
     async def release(self, agent: Agent, conversation_id: int) -> None:
         """Give the conversation back to the queue."""
         await self.assignments.release(agent, conversation_id)
-        await self.livechat.claimed(conversation_id, None)
 
     async def transfer(
         self, agent: Agent, conversation_id: int, agent_email: object, note: object = None
     ) -> Assignee:
         """Hand the conversation to another agent; in live chat the visitor is told who joined."""
         new = await self.assignments.transfer(agent, conversation_id, agent_email, note)
-        await self.livechat.claimed(conversation_id, new.ref)
         await self.livechat.announce_agent(conversation_id, new.ref)
         return new
 

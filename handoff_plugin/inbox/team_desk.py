@@ -137,9 +137,6 @@ class TeamDesk:
                     )
                 ):
                     done.assigned.append(w.conversation_id)
-                    assignee = await self.conversations.assignments.assignee(w.conversation_id)
-                    if assignee is not None:  # its Slack thread shows who has it
-                        await self.conversations.livechat.claimed(w.conversation_id, assignee.ref)
         await self._positions(still, done)
         idle = settings.livechat.idle_close_after
         if idle > 0:

@@ -91,6 +91,8 @@ class Heard:
 TranscriptEvent = Pause | Resume | Said | Heard
 # The live chat's lines the tracker does not have yet, after the newest `seq` it holds.
 Missed = Callable[[int], Awaitable[Sequence[TranscriptEvent]]]
+# Queues a redraw of the conversation's Slack thread for its new assignee (None: nobody).
+ClaimMirror = Callable[[StoreTransaction, int, AgentRef | None], Awaitable[None]]
 
 
 class Transcript(Protocol):
@@ -467,14 +469,15 @@ class LiveChatService:
         await self.mirror.message(tx, settings, ConversationState.LIVE, notice)
         return notice
 
-    async def claimed(self, conversation_id: int, agent: AgentRef | None) -> None:
-        """`agent` now handles the conversation (None: nobody, it waits again): its Slack
-        thread shows it."""
+    async def claim_mirror(self) -> ClaimMirror | None:
+        """What an assignment's own unit of work calls so that the conversation's Slack thread
+        shows who handles it now (None: two-way Slack is off). Asked before the unit, which
+        may await nothing but its queries."""
         settings = await self.settings.recent()
         if not settings.slack.two_way:
-            return
+            return None
 
-        async def queue(tx: StoreTransaction) -> None:
+        async def queue(tx: StoreTransaction, conversation_id: int, agent: AgentRef | None) -> None:
             conversation = await ConversationQueries(tx).conversation(conversation_id)
             if conversation is None or conversation.state not in MIRRORED_STATES:
                 return
@@ -486,7 +489,7 @@ class LiveChatService:
             name = agent.name if agent is not None else None
             await self.mirror.state(tx, settings, conversation_id, state, name)
 
-        await self.store.run(queue)
+        return queue
 
     @staticmethod
     def _started(conversation: Conversation, agent: AgentRef) -> None:

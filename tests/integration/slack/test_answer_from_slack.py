@@ -201,3 +201,15 @@ async def test_a_reply_to_a_chat_another_agent_handles_is_not_sent_and_says_who_
         [told] = [e for e in two_way.standin.ephemerals if e["user"] == two_way.bob_user]
         assert told["text"].startswith("Not sent to the visitor: Ann")
         assert told["thread_ts"] == thread.ts
+
+
+async def test_a_transfer_in_the_inbox_shows_in_the_thread_with_the_new_agent(
+    two_way: TwoWaySlack,
+) -> None:
+    async with visitor(two_way.server.url) as tab:
+        thread = await two_way.escalated_visitor(tab)
+        inbox = InboxConversations(two_way.server.services.store, two_way.server.livechat)
+        await inbox.claim(two_way.ann, thread.conversation_id)
+        await thread.state_is("Claimed by Ann")
+        await inbox.transfer(two_way.ann, thread.conversation_id, two_way.bob.email, "yours")
+        await thread.state_is("Claimed by Bob")
