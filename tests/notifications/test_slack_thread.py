@@ -96,3 +96,25 @@ async def test_without_a_signing_secret_nothing_is_mirrored(
     await handoff.deliver()
     blocks = slack.requests[0].json()["blocks"]
     assert [b["action_id"] for b in blocks[-1]["elements"]] == ["handoff_open_in_inbox"]
+
+
+async def test_a_ts_slack_answered_twice_keeps_the_first_thread_and_sends_nothing_again(
+    make_handoff: Callable[..., Handoff], slack: HttpServer
+) -> None:
+    # The stand-in answers every post with the same ts, as a replaying proxy might.
+    handoff = make_handoff(slack=slack_section(slack, signing_secret=SECRET))
+    first, second = await handoff.escalate(), await handoff.escalate()
+    assert first.escalation is not None and second.escalation is not None
+
+    assert await handoff.deliver() == 2
+    assert await handoff.deliver() == 0  # both are done: neither is posted again
+    assert len(slack.requests) == 2
+    rows = await handoff.deliveries("slack")
+    assert [d.status for d in rows] == [DeliveryStatus.DELIVERED] * 2
+    async with handoff.store.transaction() as tx:
+        kept = [
+            await SlackQueries(tx).thread_of_escalation(outcome.escalation.id)
+            for outcome in (first, second)
+            if outcome.escalation is not None
+        ]
+    assert [thread is not None for thread in kept].count(True) == 1

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
@@ -21,6 +22,8 @@ from handoff_plugin.store.tables import (
     slack_threads,
     slack_users,
 )
+
+log = structlog.get_logger(__name__)
 
 # How long a handled request's id is kept: Slack retries for a few minutes at most.
 EVENT_MEMORY = timedelta(days=1)
@@ -58,8 +61,13 @@ class SlackQueries:
                 sa.select(escalations.c.conversation_id).where(escalations.c.id == escalation_id)
             )
         ).scalar_one()
-        await self.conn.execute(
-            slack_threads.insert().values(
+        dialect = self.conn.dialect.name
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(slack_threads)
+        # Slack never gives two messages one `ts`, but an API stand-in or proxy that answers
+        # the same `ts` twice must not undo the delivery this runs in (it would be sent again):
+        # the later escalation then just has no thread.
+        result = await self.conn.execute(
+            insert.on_conflict_do_nothing().values(
                 conversation_id=conversation_id,
                 escalation_id=escalation_id,
                 channel=channel,
@@ -68,6 +76,12 @@ class SlackQueries:
                 created_at=self.tx.clock(),
             )
         )
+        if result.rowcount != 1:
+            log.warning(
+                "handoff.slack.thread_not_kept",
+                escalation_id=escalation_id,
+                reason="another escalation's thread has this channel and ts",
+            )
 
     async def thread_of_escalation(self, escalation_id: int) -> SlackThread | None:
         row = (
