@@ -49,6 +49,7 @@ class Outbox:
             return
         queries = OutboxQueries(tx)
         body = build_webhook_body(escalation, settings)
+        queued: dict[str, int] = {}  # delivery id per notifier kind
         for kind in kinds:
             recipients: tuple[str, ...] = ()
             if kind == "email":
@@ -64,16 +65,17 @@ class Outbox:
                 transcript=escalation.transcript,
                 recipients=recipients,
             )
-            delivery_id = await queries.enqueue(
+            queued[kind] = await queries.enqueue(
                 escalation.id, kind, notification.to_payload(), notification.message_id
             )
-            log.info(
-                "handoff.delivery.queued",
-                delivery_id=delivery_id,
-                escalation_id=escalation.id,
-                kind=kind,
-                recipients=len(recipients) or None,
+        # One line, once committed: in a Rasa process a log line costs about 0.3 ms (its
+        # handlers, Sentry's breadcrumbs), and this ran once per notifier inside the
+        # transaction the visitor's confirmation waits for.
+        tx.after_commit(
+            lambda: log.info(
+                "handoff.delivery.queued", escalation_id=escalation.id, deliveries=queued
             )
+        )
         if self.on_enqueued is not None:
             tx.after_commit(self.on_enqueued)
 
