@@ -229,16 +229,14 @@ class InboxConversations:
             raise InvalidInput('send {"text": "..."} with the message as a string')
         await self.livechat.agent_text(text)  # an empty or too long message claims nothing
         await self.assignments.claim(agent, conversation_id)
-        before = await self.livechat.last_seq(conversation_id)
-        message = await self.livechat.send_agent_message(conversation_id, agent.ref, text, via=via)
+        relayed = await self.livechat.relay_agent_message(conversation_id, agent.ref, text, via=via)
+        message, notice = relayed.message, relayed.joined_notice
 
         async def sent(tx: StoreTransaction) -> None:
             q = InboxQueries(tx)
-            # Live chat started with this message if the service wrote its "joined" notice.
-            notice = await q.first_system_message_after(conversation_id, before, message.seq)
-            if notice is not None:
+            if notice is not None:  # live chat started with this message
                 await q.add_event(
-                    "live.started", conversation_id, self.origin, seq=notice, agent=agent.ref
+                    "live.started", conversation_id, self.origin, seq=notice.seq, agent=agent.ref
                 )
             await q.mark_read(agent.id, conversation_id, message.seq)
             desk = DeskQueries(tx)

@@ -91,6 +91,14 @@ class Heard:
 TranscriptEvent = Pause | Resume | Said | Heard
 # The live chat's lines the tracker does not have yet, after the newest `seq` it holds.
 Missed = Callable[[int], Awaitable[Sequence[TranscriptEvent]]]
+
+
+@dataclass(frozen=True)
+class AgentMessageSent:
+    message: ChatMessage
+    joined_notice: ChatMessage | None  # "Ann joined": this message started the live chat
+
+
 # Queues a redraw of the conversation's Slack thread for its new assignee (None: nobody).
 ClaimMirror = Callable[[StoreTransaction, int, AgentRef | None], Awaitable[None]]
 
@@ -314,6 +322,12 @@ class LiveChatService:
         """Show the agent's message to the visitor; the first one starts live chat.
 
         `via`: where the agent wrote it ("slack": its Slack thread has it already)."""
+        return (await self.relay_agent_message(conversation_id, agent, text, via=via)).message
+
+    async def relay_agent_message(
+        self, conversation_id: int, agent: AgentRef, text: str, *, via: str | None = None
+    ) -> AgentMessageSent:
+        """`send_agent_message`, also saying whether this message started the live chat."""
         text = await self.agent_text(text)
         conversation = await self._conversation(conversation_id)
         settings = await self.settings.recent()
@@ -345,7 +359,7 @@ class LiveChatService:
             agent_id=agent.id,
             seq=message.seq,
         )
-        return message
+        return AgentMessageSent(message, notice)
 
     async def announce_agent(self, conversation_id: int, agent: AgentRef) -> ChatMessage | None:
         """Tell the visitor in live chat that `agent` answers from now on (a take over or a
