@@ -105,13 +105,14 @@ async def test_a_flooding_visitor_is_throttled_and_others_are_not(
             await flooder.say(f"spam {n}")
             # Paces the sender (engine.io takes at most 16 packets per polling request); not a wait.
             await asyncio.sleep(0.02)
-        error = await flooder.next_error()
+        # Generous: under a loaded machine the bot is still busy with the spam it let through.
+        error = await flooder.next_error(timeout=45)
         assert error["code"] == "rate_limited"
         assert error["retry_after"] > 0
         assert "too quickly" in error["message"]
 
         await calm.say("what are your opening hours?")
-        assert any("Monday to Friday" in t for t in await calm.texts_until_quiet(first_timeout=30))
+        assert any("Monday to Friday" in t for t in await calm.texts_until_quiet(first_timeout=60))
         assert calm.errors.empty()
 
 
