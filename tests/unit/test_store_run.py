@@ -58,6 +58,34 @@ async def test_a_failing_unit_rolls_back_alone_and_its_caller_gets_the_error(sto
     assert sorted(await texts_of(store, "bob")) == ["first", "second"]
 
 
+async def test_a_unit_that_rolls_back_a_savepoint_of_its_own_keeps_the_rest_of_its_work(
+    store: Store,
+) -> None:
+    async def recovers(tx: StoreTransaction) -> None:
+        await visitor_says("dee", "kept")(tx)
+        try:
+            async with tx.conn.begin_nested():
+                await visitor_says("dee", "undone")(tx)
+                raise ValueError("inner")
+        except ValueError:
+            pass
+        await visitor_says("dee", "kept too")(tx)
+
+    async def fails(tx: StoreTransaction) -> None:
+        await visitor_says("dee", "never kept")(tx)
+        raise ValueError("outer")
+
+    outcomes = await asyncio.gather(
+        store.run(recovers),
+        store.run(fails),
+        store.run(visitor_says("dee", "other")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], ValueError) and str(outcomes[1]) == "outer"
+    assert sorted(await texts_of(store, "dee")) == ["kept", "kept too", "other"]
+
+
 async def test_after_commit_callbacks_run_once_committed_and_not_after_a_rollback(
     store: Store,
 ) -> None:
