@@ -174,19 +174,28 @@ async def test_two_visitors_never_see_each_others_messages(
     assert sockets.texts("b") == ["for b"]
 
 
+class HeldDelay:
+    """The cursor saver's `sleep`: each delay lasts until the test says it `passes()`."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self._ticks: asyncio.Queue[None] = asyncio.Queue()
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await self._ticks.get()
+
+    def passes(self) -> None:
+        self._ticks.put_nowait(None)
+
+
 async def test_delivered_cursors_are_written_once_per_delay_under_a_steady_flow(
     service: LiveChatService, sockets: Sockets
 ) -> None:
     """A message arriving during every save must not turn the delayed save into one write
     per message (it did: the saver looped until nothing was unsaved)."""
-    ticks: asyncio.Queue[None] = asyncio.Queue()
     saves: list[dict[str, int]] = []
-    delays: list[float] = []
-
-    async def delay(seconds: float) -> None:
-        delays.append(seconds)
-        await ticks.get()
-
+    delay = HeldDelay()
     connections = VisitorConnections(service, sockets, sleep=delay)
     s = await session(service)
     await connections.attach("tab", s, None)
@@ -202,10 +211,10 @@ async def test_delivered_cursors_are_written_once_per_delay_under_a_steady_flow(
 
     service.mark_delivered = save_while_more_arrive  # type: ignore[method-assign]
     await connections.deliver(await service.record_bot_message(s.key, {"text": "1"}, None), s.key)
-    ticks.put_nowait(None)  # one delay passes
-    await wait_until(lambda: len(delays) == 2, what="the saver waiting for the next delay")
+    delay.passes()
+    await wait_until(lambda: len(delay.waits) == 2, what="the saver waiting for the next delay")
     assert len(saves) == 1 and sockets.seqs("tab") == [1, 2]
-    ticks.put_nowait(None)  # the next delay: the message delivered meanwhile is saved
+    delay.passes()  # the next delay: the message delivered meanwhile is saved
     await wait_until(lambda: len(saves) >= 2, what="the second save")
     assert saves[1] == {s.key: 2}
 
@@ -215,22 +224,16 @@ async def test_the_cursor_saver_stops_once_the_store_is_closed(
 ) -> None:
     """A server stopping closes its store: the saver gives up instead of retrying (and logging a
     traceback) once per delay for as long as the process lives."""
-    ticks: asyncio.Queue[None] = asyncio.Queue()
-    waits: list[float] = []
-
-    async def delay(seconds: float) -> None:
-        waits.append(seconds)
-        await ticks.get()
-
+    delay = HeldDelay()
     connections = VisitorConnections(service, sockets, sleep=delay)
     s = await session(service)
     await connections.attach("tab", s, None)
     await connections.deliver(await service.record_bot_message(s.key, {"text": "1"}, None), s.key)
     assert sockets.seqs("tab") == [1]  # delivered: a cursor waits to be saved
-    await wait_until(lambda: len(waits) == 1, what="the saver waiting for its delay")
+    await wait_until(lambda: len(delay.waits) == 1, what="the saver waiting for its delay")
     await store.close()
-    ticks.put_nowait(None)
+    delay.passes()
     saver = connections._saving
     assert saver is not None
     await asyncio.wait_for(saver, 10)  # it ended rather than waiting for another delay
-    assert len(waits) == 1
+    assert len(delay.waits) == 1

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from handoff_plugin.inbox.agents import AgentService
+from handoff_plugin.inbox.conversations import InboxConversations
 from handoff_plugin.models import Agent
 from handoff_plugin.store.queries.conversations import ConversationQueries
 from handoff_plugin.store.saved_settings import StoredSettings
@@ -70,6 +71,11 @@ class TwoWaySlack:
     ann_user: str
     bob: Agent  # linked by the email of his Slack profile (users.info)
     bob_user: str
+
+    @property
+    def inbox(self) -> InboxConversations:
+        """What an agent does in the inbox, on this server."""
+        return InboxConversations(self.server.services.store, self.server.livechat)
 
     async def escalated_visitor(self, tab: WebchatVisitor) -> Thread:
         """`tab` asks for a person and leaves an email; its thread is started in Slack."""

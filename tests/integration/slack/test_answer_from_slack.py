@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from handoff_plugin.inbox.conversations import InboxConversations
 from handoff_plugin.models import AgentRef
 from handoff_plugin.store.queries.notes import NoteQueries
 from tests.integration.livechat.harness import QUIET, WebchatVisitor, visitor
@@ -72,7 +71,7 @@ async def test_claim_and_end_live_chat_buttons_act_and_update_the_message(
         )
         assert status == 200
         await thread.state_is("Claimed by Bob")  # Bob is known by his Slack profile's email
-        inbox = InboxConversations(two_way.server.services.store, two_way.server.livechat)
+        inbox = two_way.inbox
         await inbox.release(two_way.bob, thread.conversation_id)  # done in the inbox: shown too
         await thread.state_is("Waiting for an agent")
 
@@ -188,7 +187,7 @@ async def test_a_reply_to_a_chat_another_agent_handles_is_not_sent_and_says_who_
 ) -> None:
     async with visitor(two_way.server.url) as tab:
         thread = await two_way.escalated_visitor(tab)
-        inbox = InboxConversations(two_way.server.services.store, two_way.server.livechat)
+        inbox = two_way.inbox
         await inbox.claim(two_way.ann, thread.conversation_id)  # Ann took it in the inbox
         await thread.state_is("Claimed by Ann")
 
@@ -208,7 +207,7 @@ async def test_a_transfer_in_the_inbox_shows_in_the_thread_with_the_new_agent(
 ) -> None:
     async with visitor(two_way.server.url) as tab:
         thread = await two_way.escalated_visitor(tab)
-        inbox = InboxConversations(two_way.server.services.store, two_way.server.livechat)
+        inbox = two_way.inbox
         await inbox.claim(two_way.ann, thread.conversation_id)
         await thread.state_is("Claimed by Ann")
         await inbox.transfer(two_way.ann, thread.conversation_id, two_way.bob.email, "yours")
